@@ -1,0 +1,1 @@
+"""lstm_ref: reference recurrent networks for the LSTM course."""

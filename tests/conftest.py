@@ -1,0 +1,23 @@
+"""Fixtures shared by the test suite."""
+
+import pytest
+import torch
+
+NO_CUDA = "no CUDA device on this machine; the CPU run covers the same checks"
+
+
+@pytest.fixture(
+    params=[
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA),
+            ],
+        ),
+    ],  # fmt: skip
+)
+def device(request) -> torch.device:
+    """Every test that takes ``device`` runs on the CPU, and on CUDA when there is one."""
+    return torch.device(request.param)
