@@ -37,7 +37,7 @@ def scan(step, x_proj: Tensor, state: tuple, args: tuple, reverse=False, lengths
     """Apply ``state = step(x_proj[t], state, *args)`` for t = 0..L-1 (or L-1..0).
 
     With ``lengths`` (N,), sequence n is only stepped while t < lengths[n]: its state is
-    frozen past its end and its output there is zero, as for a PackedSequence in torch.
+    frozen past its end, so the backward direction starts at each sequence's last token.
     Returns the outputs h_t stacked to (L, N, H_out) and the final state.
     """
     x_steps = x_proj.unbind(0)  # L views; unbind's backward is one stack, not L scatters
@@ -48,9 +48,7 @@ def scan(step, x_proj: Tensor, state: tuple, args: tuple, reverse=False, lengths
         if lengths is not None:
             alive = (t < lengths).unsqueeze(-1)  # (N, 1): is step t inside sequence n?
             new = tuple(torch.where(alive, s_new, s) for s_new, s in zip(new, state))
-            outputs[t] = new[0].masked_fill(~alive, 0.0)
-        else:
-            outputs[t] = new[0]
+        outputs[t] = new[0]  # past a sequence's end: repacking drops it
         state = new
     return torch.stack(outputs), state
 
