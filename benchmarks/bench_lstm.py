@@ -1,0 +1,88 @@
+"""Forward + backward time of lstm_ref's LSTM against torch.nn.LSTM, in the same run.
+
+    python benchmarks/bench_lstm.py            # CPU, and CUDA when present
+    python benchmarks/bench_lstm.py --rounds 15 --device cpu
+
+Each round times both modules once, in alternating order, on the same input and
+weights; the figure reported is the median over rounds of the per-round ratio
+ours / torch, which cancels most of the drift of a shared, noisy machine.
+The target on CPU is a ratio of at most 1.5 (issue: reference package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from lstm_ref.nn import LSTM
+
+SEQ_LEN, BATCH, INPUT, HIDDEN = 100, 64, 64, 256
+TARGET = 1.5
+
+
+def step_time(module, x, device) -> float:
+    """Seconds for one forward and backward pass."""
+    module.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    output, _ = module(x)
+    output.sum().backward()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def compare(num_layers: int, device: torch.device, rounds: int, warmup: int = 2) -> dict:
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(INPUT, HIDDEN, num_layers).to(device)
+    ours = LSTM(INPUT, HIDDEN, num_layers).to(device)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(SEQ_LEN, BATCH, INPUT, device=device)
+    for _ in range(warmup):
+        step_time(theirs, x, device), step_time(ours, x, device)
+    times = {"torch": [], "ours": []}
+    for r in range(rounds):
+        order = [("torch", theirs), ("ours", ours)][:: 1 if r % 2 == 0 else -1]
+        for name, module in order:
+            times[name].append(step_time(module, x, device))
+    ratios = [a / b for a, b in zip(times["ours"], times["torch"])]
+    return {
+        "device": device.type,
+        "layers": num_layers,
+        "torch_ms": 1e3 * statistics.median(times["torch"]),
+        "ours_ms": 1e3 * statistics.median(times["ours"]),
+        "ratio": statistics.median(ratios),
+        "ratio_spread": (min(ratios), max(ratios)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
+    args = parser.parse_args()
+    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    if "cuda" in devices and not torch.cuda.is_available():
+        print("(no CUDA device: CPU only)")
+        devices.remove("cuda")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
+          f"L={SEQ_LEN} N={BATCH} I={INPUT} H={HIDDEN}, float32, forward+backward, "
+          f"{args.rounds} rounds")  # fmt: skip
+    print("| device | layers | torch.nn.LSTM (ms) | lstm_ref LSTM (ms) | ratio (min–max) |")
+    print("|---|---|---|---|---|")
+    for device in devices:
+        if device == "cuda":
+            print(f"<!-- {torch.cuda.get_device_name()} -->")
+        for num_layers in (1, 2):
+            r = compare(num_layers, torch.device(device), args.rounds)
+            low, high = r["ratio_spread"]
+            print(f"| {device} | {num_layers} | {r['torch_ms']:.1f} | {r['ours_ms']:.1f} "
+                  f"| {r['ratio']:.2f}× ({low:.2f}–{high:.2f}) |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
