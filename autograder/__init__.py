@@ -1,0 +1,1 @@
+"""The course's grading tools: nbgrader configuration, notebook authoring, grading command."""
