@@ -20,3 +20,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Each graded cell runs within 30 s on a 2-core CPU (the exercises are sized for it).
 c.ExecutePreprocessor.timeout = 30
+
+# A student who deletes or edits a test cell gets the original back when graded.
+c.OverwriteCells.add_missing_cells = True
+
+# Warnings never cost points: nbgrader zeroes a graded cell with stderr output, so drop
+# stderr outputs that are Python warnings ("file.py:3: UserWarning: ..."). Failures
+# reach nbgrader as errors, never as stderr.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\w*Warning: "
+
+# Huge outputs are cut, not stored: at most 200 lines per cell.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60

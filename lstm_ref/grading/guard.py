@@ -14,6 +14,7 @@ import torch
 
 import lstm_ref.nn as ref_nn
 import lstm_ref.nn.functional as ref_functional
+import lstm_ref.nn.recurrent as ref_recurrent
 import lstm_ref.numpy_ref as ref_numpy
 
 TORCH_MODULES = [torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU,
@@ -40,10 +41,11 @@ def _blocked(what: str):
 
 def _reference_functions():
     """lstm_ref's model functions, by qualified name."""
-    for module in (ref_functional, ref_numpy):
+    for module in (ref_functional, ref_numpy, ref_recurrent):
         for name in getattr(module, "__all__", dir(module)):
             value = getattr(module, name)
-            if isinstance(value, types.FunctionType) and not name.startswith("_"):
+            defined_here = str(getattr(value, "__module__", "")).startswith("lstm_ref.")
+            if isinstance(value, types.FunctionType) and defined_here and not name.startswith("_"):
                 yield f"{module.__name__}.{name}", value
 
 
