@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import commands
+from .sandbox import Limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +21,23 @@ def main(argv: list[str] | None = None) -> int:
                        ("validate", "solutions earn full marks, releases earn zero")]:  # fmt: skip
         command = sub.add_parser(name, help=text)
         command.add_argument("assignments", nargs="*", help="default: every assignment")
+    g = sub.add_parser("grade", help="autograde a class in parallel")
+    g.add_argument("assignment")
+    g.add_argument("--submissions", required=True, type=Path, help="folder or zip")
+    g.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("grading"),
+        help="where the gradebook, feedback and CSV go (default: ./grading)",
+    )
+    g.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
+    g.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    g.add_argument("--timeout", type=float, default=300, help="seconds per submission")
+    g.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
+    g.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return _grade(args)
     if args.command == "release":
         for path in commands.release(args.assignments or None):
             print(f"wrote {path.relative_to(commands.REPO)}")
@@ -33,6 +51,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ok  ' if good else 'FAIL'} {assignment}: solution {solution:g}/{maximum:g}, "
               f"release {blank:g}/{maximum:g}")  # fmt: skip
     return 0 if ok else 1
+
+
+def _grade(args) -> int:
+    from .grading import grade
+
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, sandbox=args.sandbox)
+    results = grade(args.assignment, args.submissions, args.workspace,
+                    scheduler=args.scheduler, workers=args.workers, limits=limits)  # fmt: skip
+    for r in results:
+        maximum = sum(m for _, m in r.scores.values())
+        note = f"  ({r.status}: {r.reason})" if r.status != "graded" else ""
+        print(f"{r.student:20s} {r.total:5g}/{maximum:g}{note}")
+    print(f"wrote {args.workspace / f'grades-{args.assignment}.csv'} and feedback/ for "
+          f"{len(results)} submissions")  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":

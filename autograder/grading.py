@@ -1,0 +1,178 @@
+"""Grade a whole class in parallel with Dask distributed; only this process writes.
+
+nbgrader autogrades one submission at a time (its issue 174). Here each submission is a
+Dask task (:func:`autograder.worker.grade_one`) that grades in a private folder and
+returns plain data; the coordinator records every result as it arrives, in the course's
+gradebook (committed per student, so an interrupted run keeps what it wrote), as files
+(autograded notebook, feedback HTML, results JSON) and finally as a CSV. Grading again
+replaces a student's previous submission, so re-grading is idempotent.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .course import REPO, Workspace, create_workspace
+from .sandbox import Limits
+from .submissions import Submission, collect
+from .worker import Result, grade_one
+
+
+def grade(
+    assignment: str,
+    submissions: Path,
+    workspace: Path,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    limits: Limits = Limits(),  # noqa: B008 - frozen dataclass
+    progress: bool = True,
+) -> list[Result]:
+    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip)."""
+    source_dir = REPO / "solutions" / assignment
+    sources = {p.name: p.read_bytes() for p in sorted(source_dir.glob("*.ipynb"))}
+    if not sources:
+        raise ValueError(f"no assignment {assignment!r} in solutions/")
+    ws = prepare(Path(workspace), assignment)
+    template = _template_gradebook(assignment)
+    class_ = collect(Path(submissions), assignment, list(sources))
+    results = []
+    with _client(scheduler, workers) as client:
+        shared = client.scatter([sources, template], broadcast=True)
+        futures = {
+            client.submit(
+                grade_one,
+                assignment,
+                *shared,
+                sub,
+                limits,
+                pure=False,
+                key=f"grade-{assignment}-{sub.student}",
+            ): sub  # fmt: skip
+            for sub in class_
+        }
+        from distributed import as_completed
+
+        for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
+                           desc=f"grading {assignment}", unit="submission"):  # fmt: skip
+            results.append(_result_of(future, futures[future], assignment))
+            record(ws, results[-1])
+    export_csv(ws, assignment)
+    return sorted(results, key=lambda r: r.student)
+
+
+def _result_of(future, submission: Submission, assignment: str) -> Result:
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - a lost worker costs this submission only
+        return Result(submission.student, assignment, "crashed",
+                      reason=f"the grading worker failed: {type(error).__name__}: {error}",
+                      ignored=submission.ignored)  # fmt: skip
+
+
+class _client:
+    """A Dask client on ``scheduler``, or on a LocalCluster of ``workers`` processes."""
+
+    def __init__(self, scheduler: str | None, workers: int):
+        self.scheduler, self.workers, self.cluster = scheduler, workers, None
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler)
+        else:
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)  # fmt: skip
+            self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def prepare(root: Path, assignment: str) -> Workspace:
+    """The course workspace, with the assignment generated into its gradebook."""
+    ws = create_workspace(root, [assignment])
+    ws.nbgrader("generate_assignment", assignment, "--force")
+    return ws
+
+
+def _template_gradebook(assignment: str) -> bytes:
+    """A gradebook that knows the assignment's cells and no student: each worker's start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return prepare(Path(tmp), assignment).root.joinpath("gradebook.db").read_bytes()
+
+
+def record(ws: Workspace, result: Result) -> None:
+    """Write one result: gradebook (committed now), notebooks, feedback, results JSON."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(ws.gradebook_url) as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's models
+        gradebook.update_or_create_student(result.student)
+        try:
+            gradebook.remove_submission(result.assignment, result.student)
+        except MissingEntry:
+            pass
+        submitted = gradebook.add_submission(result.assignment, result.student)
+        for notebook in submitted.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = result.scores.get(grade.name, (0.0, 0.0))[0]
+        gradebook.db.commit()
+    for folder, files in [("autograded", result.autograded), ("feedback", result.feedback)]:
+        for name, content in files.items():
+            path = ws.root / folder / result.student / result.assignment / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    summary = {k: v for k, v in dataclasses.asdict(result).items()
+               if k not in ("autograded", "feedback")}  # fmt: skip
+    path = ws.root / "results" / result.assignment / f"{result.student}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=1))
+
+
+def load_results(ws_root: Path, assignment: str) -> list[dict]:
+    folder = Path(ws_root) / "results" / assignment
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def export_csv(ws: Workspace, assignment: str) -> Path:
+    """grades-<assignment>.csv: student, assignment, one column per exercise, total, status."""
+    results = load_results(ws.root, assignment)
+    exercises = _grade_ids(ws, assignment)
+    path = ws.root / f"grades-{assignment}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "assignment", *exercises, "total", "max", "status", "reason"])
+        maximum = None
+        for r in results:
+            scores = [r["scores"].get(e, [0.0, 0.0])[0] for e in exercises]
+            maximum = maximum or _max_score(ws, assignment)
+            writer.writerow([r["student"], assignment, *scores, sum(scores), maximum,
+                             r["status"], r["reason"]])  # fmt: skip
+    return path
+
+
+def _grade_ids(ws: Workspace, assignment: str) -> list[str]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.gradebook_url) as gradebook:
+        notebooks = gradebook.find_assignment(assignment).notebooks
+        return [c.name for nb in notebooks for c in nb.grade_cells if c.cell_type == "code"]
+
+
+def _max_score(ws: Workspace, assignment: str) -> float:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.gradebook_url) as gradebook:
+        return float(gradebook.find_assignment(assignment).max_score)

@@ -1,0 +1,40 @@
+"""Build a synthetic class of submissions from the student release, for grading tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import REPO
+
+
+def fill(assignment: str, answers: dict[str, str], *, drop: tuple[str, ...] = (),
+         edit: dict[str, str] | None = None) -> nbformat.NotebookNode:  # fmt: skip
+    """The release notebook with solution cells replaced by ``answers`` (by grade_id),
+    cells in ``drop`` deleted and cells in ``edit`` rewritten, as a student might."""
+    path = REPO / "notebooks" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in drop:
+            continue
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+        if edit and grade_id in edit:
+            cell.source = edit[grade_id]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def write_submission(root: Path, student: str, assignment: str, nb, extra=None) -> Path:
+    """nbgrader's submitted layout: root/<student>/<assignment>/<notebook>.ipynb (+ extras)."""
+    folder = root / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{assignment}.ipynb"
+    nbformat.write(nb, str(path))
+    for name, text in (extra or {}).items():
+        (folder / name).write_text(text)
+    return path
