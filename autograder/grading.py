@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from .course import REPO, Workspace, create_workspace
 from .sandbox import Limits
 from .submissions import Submission, collect
+from .tamper import find_tampering
 from .worker import Result, grade_one
 
 
@@ -44,6 +45,13 @@ def grade(
     template = _template_gradebook(assignment)
     class_ = collect(Path(submissions), assignment, list(sources))
     results = []
+    for sub in list(class_):  # refused before anything runs: see autograder.tamper
+        reason = next(filter(None, map(find_tampering, sub.notebooks.values())), None)
+        if reason:
+            why = f"not graded: the notebook changes the grading code or its libraries: {reason}"
+            results.append(Result(sub.student, assignment, "tampering", why, ignored=sub.ignored))
+            record(ws, results[-1])
+            class_.remove(sub)
     with _client(scheduler, workers) as client:
         shared = client.scatter([sources, template], broadcast=True)
         futures = {

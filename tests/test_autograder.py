@@ -1,0 +1,221 @@
+"""python -m autograder grade: a synthetic class, hostile submissions included, graded end
+to end against exact expected scores, locally and on a real Dask scheduler and workers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import grading
+from autograder.course import REPO
+from autograder.sandbox import Limits
+from autograder.submissions import collect
+from autograder.tamper import find_tampering
+from tests.support.klass import fill, write_submission
+
+A = "01_rnn_limits"
+NB = f"{A}.ipynb"
+SOLUTION = {
+    cell.metadata.nbgrader.grade_id: cell.source
+    for cell in nbformat.read(REPO / "solutions" / A / NB, as_version=4).cells
+    if cell.metadata.get("nbgrader", {}).get("solution")
+}
+NO_BIAS = "def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    return np.tanh(x @ W_ih.T + h @ W_hh.T)"
+SANDBOXED = shutil.which("bwrap") is not None
+pytestmark = pytest.mark.grading
+
+
+def klass(root: Path, outside: Path) -> dict[str, tuple[float, str]]:
+    """Write the class; return {student: (expected total, expected status)}."""
+    S = SOLUTION
+    students = {
+        "alice": ({**S}, {}, (5, "graded")),  # correct
+        "bob": ({}, {}, (0, "graded")),  # blank release
+        "carol": ({"rnn_step": S["rnn_step"]}, {}, (2, "graded")),  # partial
+        "dave": ({"rnn_step": NO_BIAS, "jacobian_norms": S["jacobian_norms"]}, {}, (3, "graded")),
+        "eve": ({"rnn_step": "while True:\n    pass"}, {}, (0, "timeout")),  # endless loop
+        "frank": ({"rnn_step": "import os\nos._exit(1)"}, {}, (0, "crashed")),
+        "grace": ({**S}, {"lstm_ref.py": "raise SystemExit('shadowed')"}, (5, "graded")),
+        "heidi": ({"rnn_step": "def rnn_step(:"}, {}, (0, "graded")),  # syntax error
+        "ivan": ({**S, "rnn_step": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                  + S["rnn_step"]}, {}, (0, "tampering")),  # fmt: skip
+        "mallory": ({**S, "rnn_step": "big = np.ones(750_000_000)\n" + S["rnn_step"]}, {},
+                    (3, "graded")),  # 6 GB against a 4 GB cap: costs only its own exercise
+        "oscar": ({**S, "jacobian_norms": S["jacobian_norms"] + "\nprint('x\\n' * 10**6)"}, {},
+                  (5, "graded")),  # huge output
+        "peggy": ({**S, "rnn_step": S["rnn_step"] + f"\nopen({str(outside)!r}, 'w').write('x')"},
+                  {}, (5, "graded")),  # tries to write outside its folder
+    }  # fmt: skip
+    for student, (answers, extra, _) in students.items():
+        write_submission(root, student, A, fill(A, answers), extra)
+    # a student who deletes both test cells, and one who edits them to pass
+    tests = ("test_rnn_step", "test_jacobian_norms")
+    write_submission(root, "judy", A, fill(A, SOLUTION, drop=tests))
+    write_submission(root, "ken", A, fill(A, {}, edit={"test_rnn_step": "pass",
+                                                       "test_jacobian_norms": "pass"}))  # fmt: skip
+    expected = {s: v[2] for s, v in students.items()}
+    expected |= {"judy": (5, "graded"), "ken": (0, "graded")}
+    return expected
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    outside = tmp_path_factory.mktemp("outside") / "planted.txt"
+    expected = klass(root / "submissions", outside)
+    workspace = root / "workspace"
+    start = time.perf_counter()
+    results = grading.grade(A, root / "submissions", workspace, workers=2,
+                            limits=Limits(timeout=25), progress=False)  # fmt: skip
+    return {"results": {r.student: r for r in results}, "expected": expected,
+            "workspace": workspace, "outside": outside, "root": root,
+            "seconds": time.perf_counter() - start}  # fmt: skip
+
+
+def test_every_submission_gets_exactly_its_expected_score(graded_class):
+    results, expected = graded_class["results"], graded_class["expected"]
+    assert results.keys() == expected.keys()
+    for student, (total, status) in expected.items():
+        result = results[student]
+        assert (result.total, result.status) == (total, status), (student, result.reason)
+
+
+def test_reasons_name_what_happened(graded_class):
+    results = graded_class["results"]
+    assert "the biases are left out" in results["dave"].mistakes
+    assert "stopped after 25 s" in results["eve"].reason
+    assert "kernel died" in results["frank"].reason
+    assert "np.allclose" in results["ivan"].reason
+    assert any("lstm_ref.py" in item for item in results["grace"].ignored)
+    assert "MemoryError" in results["mallory"].messages.get("rnn_step", "")
+    if SANDBOXED:  # without bubblewrap nothing stops the write: the README says so
+        assert not graded_class["outside"].exists()
+        assert "Read-only file system" in results["peggy"].messages.get("rnn_step", "")
+
+
+def test_gradebook_csv_and_feedback_agree(graded_class):
+    ws, results = graded_class["workspace"], graded_class["results"]
+    rows = list(csv.DictReader((ws / f"grades-{A}.csv").open()))
+    assert {row["student"]: float(row["total"]) for row in rows} == {
+        s: r.total for s, r in results.items()
+    }
+    assert all(row["max"] == "5.0" for row in rows)
+    scores = grading.Workspace(ws).scores(A)
+    assert {s: score for s, (score, _) in scores.items()} == {
+        s: r.total for s, r in results.items()
+    }
+    assert (ws / "feedback" / "alice" / A / f"{A}.html").read_text().count("rnn_step") > 0
+
+
+def test_huge_output_is_cut(graded_class):
+    notebook = graded_class["workspace"] / "autograded" / "oscar" / A / NB
+    assert notebook.stat().st_size < 2_000_000
+
+
+def test_regrading_is_idempotent(graded_class):
+    ws = graded_class["workspace"]
+    before = (ws / f"grades-{A}.csv").read_text()
+    grading.grade(A, graded_class["root"] / "submissions", ws, workers=2,
+                  limits=Limits(timeout=25), progress=False)  # fmt: skip
+    assert (ws / f"grades-{A}.csv").read_text() == before
+    assert len(grading.Workspace(ws).scores(A)) == len(graded_class["expected"])
+
+
+def test_an_interrupted_run_keeps_the_grades_it_wrote(tmp_path, monkeypatch):
+    for student in ("anna", "ben", "cleo"):
+        write_submission(tmp_path / "subs", student, A, fill(A, SOLUTION))
+    real, calls = grading.record, []
+
+    def record_then_stop(ws, result):
+        real(ws, result)
+        calls.append(result.student)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading, "record", record_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade(A, tmp_path / "subs", tmp_path / "ws", workers=2, progress=False)
+    scores = grading.Workspace(tmp_path / "ws").scores(A)
+    assert set(scores) == set(calls) and all(s == (5.0, 5.0) for s in scores.values())
+
+
+def test_grading_on_a_dask_cluster_started_from_the_command_line(tmp_path):
+    """A real `dask scheduler` and `dask worker` on loopback, then the CLI against them."""
+    write_submission(tmp_path / "subs", "zoe", A, fill(A, SOLUTION))
+    write_submission(tmp_path / "subs", "yan", A, fill(A, {"rnn_step": NO_BIAS}))
+    dask = [str(Path(sys.executable).with_name("dask"))]
+    scheduler_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0",
+                                      "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]  # fmt: skip
+    try:
+        for _ in range(200):
+            if scheduler_file.exists() and scheduler_file.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        worker = ["worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
+                  "--nthreads", "1", "--no-dashboard"]  # fmt: skip
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(subprocess.Popen(dask + worker, **quiet))
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        out = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", A, "--submissions",
+             str(tmp_path / "subs"), "--workspace", str(tmp_path / "ws"), "--scheduler", address],
+            capture_output=True, text=True, cwd=REPO, timeout=600,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        scores = grading.Workspace(tmp_path / "ws").scores(A)
+        assert scores == {"zoe": (5.0, 5.0), "yan": (0.0, 5.0)}
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_collect_reads_every_layout_and_refuses_hostile_names(tmp_path):
+    nb = nbformat.writes(fill(A, SOLUTION)).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"amy/{A}/{NB}", nb)  # nbgrader layout
+        archive.writestr(f"bo/{NB}", nb)  # a folder per student
+        archive.writestr("cy.ipynb", nb)  # a file per student
+        archive.writestr(f"di_{NB}", nb)  # an LMS export
+        archive.writestr(f"ed/{A}/lstm_ref.py", "x")  # left out
+        archive.writestr("../../evil.ipynb", nb)  # path traversal: never a student
+        archive.writestr("__MACOSX/._cy.ipynb", b"junk")
+    (tmp_path / "class.zip").write_bytes(buffer.getvalue())
+    found = {s.student: s for s in collect(tmp_path / "class.zip", A, [NB])}
+    assert set(found) == {"amy", "bo", "cy", "di", "ed"}
+    assert all(found[s].notebooks == {NB: nb} for s in ("amy", "bo", "cy", "di"))
+    assert found["ed"].notebooks == {} and "lstm_ref.py" in found["ed"].ignored[0]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["check_rnn_step = lambda f, hidden=False: None",
+     "import numpy as np\nnp.allclose = lambda *a, **k: True",
+     "import torch\nsetattr(torch, 'allclose', lambda *a, **k: True)",
+     "import lstm_ref.grading.core as c\nc.first_difference = lambda *a: None",
+     "from lstm_ref.grading import rnn_limits",
+     "def f():\n    pass\nf.__code__ = (lambda: 0).__code__",
+     "import sys\nsys.modules['lstm_ref'] = None",
+     "exec('import numpy')"],
+)  # fmt: skip
+def test_tampering_is_found_before_anything_runs(code):
+    assert find_tampering(nbformat.writes(fill(A, {"rnn_step": code})).encode())
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*/*.ipynb")), ids=str)
+def test_no_solution_looks_like_tampering(path):
+    assert find_tampering(path.read_bytes()) is None
