@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -219,3 +220,26 @@ def test_tampering_is_found_before_anything_runs(code):
 @pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*/*.ipynb")), ids=str)
 def test_no_solution_looks_like_tampering(path):
     assert find_tampering(path.read_bytes()) is None
+
+
+def test_sandbox_confines_writes_memory_and_time(tmp_path):
+    """run_limited on its own: writes outside the folder, a big allocation, an endless loop."""
+    from autograder.sandbox import run_limited
+
+    if not SANDBOXED:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "bubblewrap is missing in CI: .ci/run installs it (apt-get install bubblewrap)"
+            )
+        pytest.skip("bubblewrap is not installed here, so file-system isolation is off")
+    work, outside = tmp_path / "work", tmp_path / "outside.txt"
+    write = run_limited([sys.executable, "-c", f"open({str(outside)!r}, 'w')"], work,
+                        Limits(timeout=60, sandbox="bwrap"))  # fmt: skip
+    assert write.returncode != 0 and "Read-only file system" in write.output
+    assert not outside.exists()
+    big = run_limited([sys.executable, "-c", "import numpy; numpy.ones(750_000_000)"], work,
+                      Limits(timeout=60, memory_mb=2048))  # fmt: skip
+    assert big.returncode != 0 and "MemoryError" in big.output
+    start = time.perf_counter()
+    loop = run_limited([sys.executable, "-c", "while True: pass"], work, Limits(timeout=3))
+    assert loop.timed_out and loop.returncode is None and time.perf_counter() - start < 30
