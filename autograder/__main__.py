@@ -35,9 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--timeout", type=float, default=300, help="seconds per submission")
     g.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto")
+    r = sub.add_parser("report", help="score distribution and common mistakes")
+    r.add_argument("assignment")
+    r.add_argument("--workspace", type=Path, default=Path("grading"))
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "report":
+        from .report import report
+
+        table, figure = report(args.workspace, args.assignment)
+        print(table.read_text(), f"\nwrote {table} and {figure}", sep="")
+        return 0
     if args.command == "release":
         for path in commands.release(args.assignments or None):
             print(f"wrote {path.relative_to(commands.REPO)}")

@@ -118,6 +118,19 @@ def test_gradebook_csv_and_feedback_agree(graded_class):
     assert (ws / "feedback" / "alice" / A / f"{A}.html").read_text().count("rnn_step") > 0
 
 
+def test_report_counts_scores_and_diagnosed_mistakes(graded_class):
+    from autograder.report import report
+
+    table, figure = report(graded_class["workspace"], A)
+    text = table.read_text()
+    results = graded_class["results"].values()
+    mean = sum(r.scores.get("test_rnn_step", (0, 0))[0] for r in results) / len(results)
+    assert f"| test_rnn_step | 2 | {mean:.2f} |" in text
+    assert "| the biases are left out | test_rnn_step | 1 |" in text
+    assert "| tampering | 1 |" in text and "| timeout | 1 |" in text
+    assert figure.stat().st_size > 5_000
+
+
 def test_huge_output_is_cut(graded_class):
     notebook = graded_class["workspace"] / "autograded" / "oscar" / A / NB
     assert notebook.stat().st_size < 2_000_000
