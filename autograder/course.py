@@ -9,6 +9,7 @@ autograder/nbgrader_config.py and only moves the folders.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -60,6 +61,7 @@ class Workspace:
         """{student: (score, max_score)} for every autograded submission."""
         from nbgrader.api import Gradebook
 
+        fast_gradebooks()
         with Gradebook(self.gradebook_url) as gradebook:
             return {
                 sub.student_id: (sub.score, sub.max_score)
@@ -79,6 +81,35 @@ def create_workspace(root: Path, assignments: list[str] | None = None) -> Worksp
         shutil.copytree(REPO / "solutions" / assignment, root / "source" / assignment,
                         dirs_exist_ok=True)  # fmt: skip
     return Workspace(root)
+
+
+def fast_gradebooks() -> None:
+    """Open nbgrader gradebooks without a 2-3 s subprocess each time.
+
+    nbgrader.api.Gradebook runs ``alembic heads`` in a subprocess on every open to learn
+    the schema version, which never changes within a process; grading opens a gradebook
+    several times per submission, so the answer is remembered after the first call.
+    """
+    import nbgrader.api
+
+    if not hasattr(nbgrader.api.get_alembic_version, "cache_info"):
+        nbgrader.api.get_alembic_version = functools.lru_cache(maxsize=1)(
+            nbgrader.api.get_alembic_version
+        )
+
+
+def course_api(root: Path):
+    """nbgrader's Python API for the course folder ``root`` (its nbgrader_config.py)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` by name
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    fast_gradebooks()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
 def list_assignments() -> list[str]:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import tempfile
 import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .course import REPO, Workspace, create_workspace
+from .course import REPO, Workspace, course_api, create_workspace, fast_gradebooks
 from .sandbox import Limits
 from .submissions import Submission, collect
 from .tamper import find_tampering
@@ -41,18 +40,14 @@ def grade(
     sources = {p.name: p.read_bytes() for p in sorted(source_dir.glob("*.ipynb"))}
     if not sources:
         raise ValueError(f"no assignment {assignment!r} in solutions/")
-    ws = prepare(Path(workspace), assignment)
-    template = _template_gradebook(assignment)
     class_ = collect(Path(submissions), assignment, list(sources))
     results = []
-    for sub in list(class_):  # refused before anything runs: see autograder.tamper
-        reason = next(filter(None, map(find_tampering, sub.notebooks.values())), None)
-        if reason:
-            why = f"not graded: the notebook changes the grading code or its libraries: {reason}"
-            results.append(Result(sub.student, assignment, "tampering", why, ignored=sub.ignored))
-            record(ws, results[-1])
-            class_.remove(sub)
     with _client(scheduler, workers) as client:
+        warming = [client.submit(_warm_up, pure=False, workers=[w]) for w in client.ncores()]
+        ws = prepare(Path(workspace), assignment)  # meanwhile the workers import nbgrader
+        template = (ws.root / "gradebook.db").read_bytes()  # each worker's starting gradebook
+        client.gather(warming)
+        class_ = _refuse_tampering(ws, assignment, class_, results)
         shared = client.scatter([sources, template], broadcast=True)
         futures = {
             client.submit(
@@ -74,6 +69,21 @@ def grade(
             record(ws, results[-1])
     export_csv(ws, assignment)
     return sorted(results, key=lambda r: r.student)
+
+
+def _refuse_tampering(ws, assignment, class_: list[Submission], results: list[Result]):
+    """Record a zero for each submission that changes the grading code (autograder.tamper)
+    before anything runs; return the others."""
+    kept = []
+    for sub in class_:
+        reason = next(filter(None, map(find_tampering, sub.notebooks.values())), None)
+        if reason is None:
+            kept.append(sub)
+            continue
+        why = f"not graded: the notebook changes the grading code or its libraries: {reason}"
+        results.append(Result(sub.student, assignment, "tampering", why, ignored=sub.ignored))
+        record(ws, results[-1])
+    return kept
 
 
 def _result_of(future, submission: Submission, assignment: str) -> Result:
@@ -111,20 +121,24 @@ class _client:
 def prepare(root: Path, assignment: str) -> Workspace:
     """The course workspace, with the assignment generated into its gradebook."""
     ws = create_workspace(root, [assignment])
-    ws.nbgrader("generate_assignment", assignment, "--force")
+    outcome = course_api(ws.root).generate_assignment(assignment, force=True)
+    if not outcome["success"]:
+        raise RuntimeError(f"nbgrader could not generate {assignment}:\n{outcome.get('log')}")
     return ws
 
 
-def _template_gradebook(assignment: str) -> bytes:
-    """A gradebook that knows the assignment's cells and no student: each worker's start."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return prepare(Path(tmp), assignment).root.joinpath("gradebook.db").read_bytes()
+def _warm_up() -> None:
+    """Import nbgrader in a worker before its first submission arrives."""
+    import nbgrader.apps  # noqa: F401
+
+    fast_gradebooks()
 
 
 def record(ws: Workspace, result: Result) -> None:
     """Write one result: gradebook (committed now), notebooks, feedback, results JSON."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    fast_gradebooks()
     with warnings.catch_warnings(), Gradebook(ws.gradebook_url) as gradebook:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's models
         gradebook.update_or_create_student(result.student)

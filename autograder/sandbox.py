@@ -1,18 +1,19 @@
-"""Run one submission's grading process under limits.
+"""The limits under which student code runs, and the sandbox around its kernel.
 
-What is isolated (see also the README):
+Student code runs only in the notebook's Python kernel, so that is what is confined;
+nbgrader itself (which reads the notebook and writes the private gradebook) runs in the
+grading worker. Each kernel starts through ``python -m autograder.kernel``, which applies:
 
 * **Files**: with bubblewrap (``bwrap``, Debian package ``bubblewrap``) the whole file
   system is read-only except the submission's own working folder, so student code cannot
-  write, delete or plant files anywhere else. Without bwrap this protection is absent and a
-  warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
-* **Network**: with bwrap the process gets its own network namespace (loopback only).
-* **Time**: the process and everything it started are killed after ``timeout`` seconds.
-* **Memory**: the address space is capped (RLIMIT_AS), so a runaway allocation fails in the
-  student's cell instead of taking the machine down; files written are capped (RLIMIT_FSIZE).
+  write, delete or plant files anywhere else. Without bwrap this protection is absent and
+  a warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
+* **Memory**: the address space is capped (RLIMIT_AS), so a runaway allocation fails in
+  the student's cell instead of taking the machine down; files written are capped too.
+* **Time**: nbgrader stops any cell after 30 s, and the worker kills the kernel when the
+  whole submission passes ``timeout`` seconds.
 
-Not isolated: CPU share (a submission can use its worker's cores until the timeout) and,
-without bwrap, the file system.
+Not isolated: CPU share, and the network (the kernel talks to nbgrader over loopback).
 """
 
 from __future__ import annotations
@@ -20,75 +21,86 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import signal
-import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+ENV = "AUTOGRADER_"  # prefix of the variables that carry the limits to the kernel launcher
 
 
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 300.0  # seconds for the whole submission
-    memory_mb: int = 4096  # address space of the grading process and its kernel
+    memory_mb: int = 4096  # address space of the kernel
     file_mb: int = 256  # largest file it may write
     sandbox: str = "auto"  # "auto": bwrap when installed; "bwrap"; "none"
 
-
-@dataclass
-class Outcome:
-    returncode: int | None  # None when it was killed at the timeout
-    output: str  # stdout and stderr, the last 20 000 characters
-    timed_out: bool
-    sandboxed: bool
-
-
-def _set_limits(limits: Limits):
-    def apply():
-        memory = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        size = limits.file_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault leaves no core file
-
-    return apply
+    def resolved_sandbox(self) -> str:
+        """ "bwrap" or "none", warning when "auto" finds no bwrap."""
+        if self.sandbox == "bwrap" and shutil.which("bwrap") is None:
+            raise RuntimeError(
+                "sandbox='bwrap' but bwrap is not installed: apt-get install bubblewrap"
+            )
+        if self.sandbox == "auto":
+            if shutil.which("bwrap") is None:
+                message = ("bubblewrap (bwrap) not found: submissions can write outside their "
+                           "folder. Install it (apt-get install bubblewrap).")  # fmt: skip
+                warnings.warn(message, stacklevel=2)
+                return "none"
+            return "bwrap"
+        return self.sandbox
 
 
-def _bwrap_prefix(workdir: Path, limits: Limits) -> list[str]:
-    bwrap = shutil.which("bwrap")
-    if limits.sandbox == "none" or (limits.sandbox == "auto" and bwrap is None):
-        if limits.sandbox == "auto":
-            message = ("bubblewrap (bwrap) not found: submissions can write outside their "
-                       "folder. Install it (apt-get install bubblewrap).")  # fmt: skip
-            warnings.warn(message, stacklevel=3)
-        return []
-    if bwrap is None:
-        raise RuntimeError("sandbox='bwrap' but bwrap is not installed: apt-get install bubblewrap")
-    return [bwrap, "--ro-bind", "/", "/", "--bind", str(workdir), str(workdir),
-            "--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-ipc",
-            "--die-with-parent", "--chdir", str(workdir)]  # fmt: skip
+def apply_limits(memory_mb: int, file_mb: int) -> None:
+    """Cap this process's address space and file size, and switch off core dumps."""
+    memory, size = memory_mb * 1024 * 1024, file_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault leaves no core file
 
 
-def run_limited(command: list[str], workdir: Path, limits: Limits) -> Outcome:
-    """Run ``command`` in ``workdir`` under ``limits``; never raises for the command's sake."""
+def confine(command: list[str], workdir: Path, sandbox: str) -> list[str]:
+    """``command`` wrapped in bubblewrap: read-only everywhere but ``workdir``."""
+    if sandbox != "bwrap":
+        return command
+    workdir = str(Path(workdir).resolve())
+    return [shutil.which("bwrap"), "--ro-bind", "/", "/", "--bind", workdir, workdir,
+            "--dev", "/dev", "--proc", "/proc", "--unshare-ipc", "--new-session",
+            "--die-with-parent", *command]  # fmt: skip
+
+
+def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
+    """Environment for grading one submission in ``workdir``: its own HOME, TMPDIR and
+    Jupyter folders, the course's sandboxed kernel first on JUPYTER_PATH, and the limits."""
     workdir = Path(workdir).resolve()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DASK_")}
+    env = {}
     for name, sub in [("HOME", "home"), ("TMPDIR", "tmp"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                      ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib")]:  # fmt: skip
+                      ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib"),
+                      ("JUPYTER_PATH", "jupyter")]:  # fmt: skip
         (workdir / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(workdir / sub)
-    env["MPLBACKEND"] = "Agg"
-    prefix = _bwrap_prefix(workdir, limits)
-    process = subprocess.Popen(
-        prefix + command, cwd=workdir, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_set_limits(limits),
-    )  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=limits.timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the kernel and anything it started
-        output, _ = process.communicate()
-        timed_out = True
-    text = output.decode(errors="replace")[-20_000:]
-    return Outcome(None if timed_out else process.returncode, text, timed_out, bool(prefix))
+    env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    env[f"{ENV}WORKDIR"] = str(workdir)
+    env[f"{ENV}MEMORY_MB"] = str(limits.memory_mb)
+    env[f"{ENV}FILE_MB"] = str(limits.file_mb)
+    env[f"{ENV}SANDBOX"] = limits.resolved_sandbox()
+    return env
+
+
+def install_kernelspec(jupyter_path: Path, python: str) -> None:
+    """A kernelspec named python3 that starts kernels through autograder.kernel."""
+    import json
+
+    folder = Path(jupyter_path) / "kernels" / "python3"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [python, "-m", "autograder.kernel", "-f", "{connection_file}"],
+            "display_name": "Python 3 (graded, sandboxed)", "language": "python",
+            # bwrap does not forward SIGINT, so a timed-out cell is interrupted by a
+            # message on the control channel, which ipykernel turns into SIGINT itself
+            "interrupt_mode": "message"}  # fmt: skip
+    (folder / "kernel.json").write_text(json.dumps(spec))
+
+
+def limits_from_environment() -> tuple[Path, int, int, str]:
+    return (Path(os.environ[f"{ENV}WORKDIR"]), int(os.environ[f"{ENV}MEMORY_MB"]),
+            int(os.environ[f"{ENV}FILE_MB"]), os.environ[f"{ENV}SANDBOX"])  # fmt: skip

@@ -8,18 +8,23 @@ grades into a private copy and returns the scores; the coordinator records them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import psutil
 
-from .course import COURSE_CONFIG, WORKSPACE_CONFIG
-from .sandbox import Limits, run_limited
+from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
+from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 
 MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s*(?:\\n|\n|$)")
@@ -61,20 +66,72 @@ def grade_one(
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
     try:
         _prepare(root, assignment, sources, template_gradebook, submission)
-        command = [sys.executable, "-m", "autograder.autograde_one", assignment,
-                   submission.student]  # fmt: skip
-        outcome = run_limited(command, root, limits)
-        result.sandboxed = outcome.sandboxed
-        if outcome.timed_out:
+        env = kernel_environment(root, limits)
+        install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
+        result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
+        with _environment(env), Watchdog(limits.timeout) as watchdog:
+            log = _autograde(root, assignment, submission.student)
+        if watchdog.fired:
             result.status = "timeout"
             result.reason = f"grading stopped after {limits.timeout:g} s (an endless loop?)"
-        elif outcome.returncode != 0:
-            result.status, result.reason = "crashed", _crash_reason(outcome.output, limits)
+        elif log is not None:
+            result.status, result.reason = "crashed", _crash_reason(log, limits)
         _collect(root, assignment, submission.student, result)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         result.seconds = time.perf_counter() - start
     return result
+
+
+def _autograde(root: Path, assignment: str, student: str) -> str | None:
+    """nbgrader's autograde and feedback, in this process; None, or the log on failure."""
+    api = course_api(root)
+    for step in (api.autograde, api.generate_feedback):
+        outcome = step(assignment, student, force=True)
+        if not outcome["success"]:
+            return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
+    return None
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]):
+    """Set ``env`` for one task (a Dask worker runs one task at a time), then restore."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class Watchdog:
+    """Kill the processes this task started (the kernel) once ``seconds`` have passed."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.fired = seconds, False
+        self._done = threading.Event()
+
+    def __enter__(self):
+        self._before = {p.pid for p in psutil.Process().children(recursive=True)}
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        if not self._done.wait(self.seconds):
+            self.fired = True
+            for process in psutil.Process().children(recursive=True):
+                if process.pid not in self._before:
+                    with contextlib.suppress(psutil.Error):
+                        process.kill()
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
 
 
 def _crash_reason(output: str, limits: Limits) -> str:
@@ -109,7 +166,9 @@ def _collect(root: Path, assignment: str, student: str, result: Result) -> None:
     """Scores from the private gradebook; messages and files from the graded notebooks."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    fast_gradebooks()
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's models
         try:
             submitted = gradebook.find_submission(assignment, student)
         except MissingEntry:

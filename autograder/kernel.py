@@ -1,0 +1,22 @@
+"""``python -m autograder.kernel -f CONNECTION_FILE``: a kernel for student code.
+
+The kernelspec that grading installs runs this instead of ipykernel directly. It caps
+memory and file size, then replaces itself with ipykernel, inside bubblewrap when the
+grading worker asked for it (see autograder.sandbox).
+"""
+
+import os
+import sys
+
+from autograder.sandbox import apply_limits, confine, limits_from_environment
+
+
+def main(argv: list[str]) -> None:
+    workdir, memory_mb, file_mb, sandbox = limits_from_environment()
+    apply_limits(memory_mb, file_mb)
+    command = confine([sys.executable, "-m", "ipykernel_launcher", *argv], workdir, sandbox)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,77 @@
+"""Submissions per minute: plain nbgrader against python -m autograder grade, same run.
+
+    python benchmarks/bench_grading.py --students 8 --workers 2
+
+Both grade the same class of correct submissions of one assignment and make feedback:
+the baseline runs `nbgrader autograde` then `nbgrader generate_feedback` for the whole
+class in one workspace (nbgrader grades one submission at a time); ours runs
+autograder.grading.grade with a local Dask cluster of ``--workers`` processes, each
+submission sandboxed. The target is a ratio of at least 1.8 with 2 workers on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder import grading  # noqa: E402
+from autograder.course import create_workspace  # noqa: E402
+from autograder.sandbox import Limits  # noqa: E402
+
+
+def make_class(root: Path, assignment: str, students: int) -> None:
+    notebook = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", 4)
+    for k in range(students):
+        folder = root / f"student{k:02d}" / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+
+
+def plain_nbgrader(submissions: Path, assignment: str, work: Path) -> float:
+    ws = create_workspace(work, [assignment])
+    ws.nbgrader("generate_assignment", assignment, "--force")
+    for student in sorted(p.name for p in submissions.iterdir()):
+        ws.nbgrader("db", "student", "add", student)
+        ws.submit(student, assignment, submissions / student / assignment / f"{assignment}.ipynb")
+    start = time.perf_counter()
+    ws.nbgrader("autograde", assignment, "--force")
+    ws.nbgrader("generate_feedback", assignment, "--force")
+    return time.perf_counter() - start
+
+
+def parallel(submissions: Path, assignment: str, work: Path, workers: int) -> float:
+    start = time.perf_counter()
+    grading.grade(assignment, submissions, work, workers=workers, limits=Limits(),
+                  progress=False)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignment", default="01_rnn_limits")
+    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_class(tmp / "class", args.assignment, args.students)
+        base = plain_nbgrader(tmp / "class", args.assignment, tmp / "plain")
+        ours = parallel(tmp / "class", args.assignment, tmp / "ours", args.workers)
+    rate = lambda seconds: 60 * args.students / seconds  # noqa: E731
+    print(f"{args.students} submissions of {args.assignment}, {args.workers} workers")
+    print("| grader | seconds | submissions/min |\n|---|---|---|")
+    print(f"| nbgrader autograde + generate_feedback | {base:.1f} | {rate(base):.1f} |")
+    print(f"| python -m autograder grade | {ours:.1f} | {rate(ours):.1f} |")
+    print(f"speed-up: {base / ours:.2f}x (target >= 1.8x)")
+
+
+if __name__ == "__main__":
+    main()
