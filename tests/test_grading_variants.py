@@ -246,8 +246,8 @@ DELEGATING = [
     (check_bidirectional, lambda cell, *args: bidirectional_flipped(fn.lstm_cell, *args),
      "lstm_ref.nn.functional.lstm_cell"),
     (check_stacked_lstm, stacked_by_torch, "torch.nn.modules.rnn.LSTM"),
-    (check_lstm_param_count, count_by_torch, "built torch.nn.modules.rnn.RNNBase"),
-    (check_lstm_param_count, count_by_lstm_ref_cell, "built lstm_ref.nn.cells._CellBase"),
+    (check_lstm_param_count, count_by_torch, "torch.nn.modules.rnn.RNNBase.__init__"),
+    (check_lstm_param_count, count_by_lstm_ref_cell, "lstm_ref.nn.cells._CellBase.__init__"),
     (check_lstm_param_count, lambda *args: param_count("LSTM", *args[:3]),
      "lstm_ref.params.param_count"),
 ]  # fmt: skip

@@ -38,9 +38,9 @@ from lstm_ref.nn import Encoder as RefEncoder
 from lstm_ref.tasks import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE, toy_translation
 from lstm_ref.train import train
 
+from . import guard
 from .cases import devices
 from .core import SHAPE_ERRORS, Case, Check, GradingError, Mistake, run_check
-from .guard import TAG, Delegated, _raiser_code
 
 DTYPES = [torch.float64, torch.float32]
 
@@ -48,52 +48,20 @@ DTYPES = [torch.float64, torch.float32]
 # ---------------------------------------------------------------- running student code
 
 
-def _blocked(what: str, hint: str):
-    def blocked(*args, **kwargs):
-        raise Delegated(
-            f"this exercise is to write it yourself, but your code called {what}. {hint}"
-        )
-
-    return blocked
-
-
 BUILD_IT = "Build it from nn.Embedding, nn.LSTM and nn.Linear."
 
 
 @contextlib.contextmanager
 def forbid(methods=(), functions=(), attributes=(), hint: str = BUILD_IT):
-    """Inside the block, the given methods, functions and module attributes raise
-    :class:`Delegated`, and cuDNN computes in full float32 (no TF32), like the reference.
-
-    methods: (class, name) pairs; functions: Python functions (their code is swapped, so
-    an imported name is caught too); attributes: (module, name) pairs.
-    """
-    undo = [(torch.backends.cudnn, "allow_tf32", torch.backends.cudnn.allow_tf32)]
+    """:func:`lstm_ref.grading.guard.forbid`, with cuDNN in full float32 (no TF32) as in
+    the reference, so a float32 nn.LSTM on CUDA can match it."""
+    allow_tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
     try:
-        torch.backends.cudnn.allow_tf32 = False
-        for owner, name in [*methods, *attributes]:
-            undo.append((owner, name, vars(owner).get(name)))
-            where = (
-                f"{owner.__module__}.{owner.__qualname__}"
-                if isinstance(owner, type)
-                else owner.__name__
-            )
-            setattr(owner, name, _blocked(f"{where}.{name}", hint))
-        for function in functions:
-            undo.append((function, "__code__", function.__code__))
-            qualname = f"{function.__module__}.{function.__qualname__}"
-            function.__code__ = _raiser_code(function, qualname)
-        yield
-    except RuntimeError as error:
-        if str(error).endswith(TAG):
-            raise Delegated(str(error).removesuffix(TAG)) from None
-        raise
+        with guard.forbid(methods, attributes, functions, hint):
+            yield
     finally:
-        for owner, attribute, original in reversed(undo):
-            if original is None:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
+        torch.backends.cudnn.allow_tf32 = allow_tf32
 
 
 SEQ2SEQ_CLASSES = [(RefEncoder, "forward"), (RefDecoder, "forward"), (Seq2Seq, "forward"),

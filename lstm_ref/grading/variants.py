@@ -16,7 +16,6 @@ recurrent layers; ``lstm_param_count``'s also refuses building one to count its 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import numbers
@@ -34,7 +33,7 @@ from lstm_ref.nn.recurrent import RNNBase
 
 from .cases import HIDDEN_SHAPES, VISIBLE_SHAPES, build_cases, cell_arrays
 from .core import SHAPE_ERRORS, Case, Check, GradingError, Mistake, run_check
-from .guard import Delegated, _raiser_code
+from .guard import Delegated, forbid
 
 # ---------------------------------------------------------------- adapters for the checks
 
@@ -544,32 +543,10 @@ BUILDERS = [torch.nn.RNNBase, torch.nn.RNNCellBase, RNNBase, _CellBase]
 COUNTERS = [params.param_count, params.cell_param_count]
 
 
-@contextlib.contextmanager
 def _no_layer_built():
     """Refuse building a recurrent layer (to count its parameters) or calling lstm_ref's."""
-
-    def refuse(what):
-        def refused(*args, **kwargs):
-            raise Delegated(
-                f"this exercise is to derive the count, but your function built {what}."
-                " Use arithmetic on the sizes."
-            )
-
-        return refused
-
-    undo = []
-    try:
-        for cls in BUILDERS:
-            undo.append((cls, "__init__", cls.__dict__["__init__"]))
-            cls.__init__ = refuse(f"{cls.__module__}.{cls.__name__}")
-        for function in COUNTERS:
-            undo.append((function, "__code__", function.__code__))
-            qualname = f"{function.__module__}.{function.__name__}"
-            function.__code__ = _raiser_code(function, qualname)
-        yield
-    finally:
-        for owner, attribute, original in reversed(undo):
-            setattr(owner, attribute, original)
+    hint = "This exercise is to derive the count: use arithmetic on the sizes."
+    return forbid(methods=[(cls, "__init__") for cls in BUILDERS], functions=COUNTERS, hint=hint)
 
 
 def _counting(student):
