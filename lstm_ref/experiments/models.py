@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from lstm_ref.nn import GRU, LSTM, RNN
+from lstm_ref.nn import GRU, LSTM, RNN, PeepholeLSTM
 from lstm_ref.params import param_count
 
 LAYERS = {"RNN": RNN, "GRU": GRU, "LSTM": LSTM}
@@ -111,7 +111,7 @@ def set_forget_bias(lstm: nn.Module, value: float) -> None:
     f_t = σ(W_if x_t + W_hf h_{t-1} + b_if + b_hf), so with small weights
     f_t ≈ σ(value): 0.5 for 0, 0.73 for 1, 0.95 for 3.
     """
-    if not isinstance(lstm, (LSTM, nn.LSTM)):
+    if not isinstance(lstm, (LSTM, PeepholeLSTM, nn.LSTM)):
         raise TypeError(f"expected an LSTM, got {type(lstm).__name__}")
     H = lstm.hidden_size
     for name, bias in lstm.named_parameters():

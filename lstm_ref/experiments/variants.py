@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +29,8 @@ from lstm_ref.nn import GRU, LSTM, PeepholeLSTM
 from lstm_ref.params import param_count
 from lstm_ref.tasks import CLASSES, SYMBOLS, temporal_order
 from lstm_ref.train import accuracy, evaluate, train
+
+from .models import set_forget_bias, single_thread
 
 # name: (mode of lstm_ref.params, keyword arguments of the layer)
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -169,17 +170,6 @@ def time_ratios(
     return [Timing(n, statistics.median(v), min(v), max(v)) for n, v in ratios.items()]
 
 
-@contextmanager
-def single_thread():
-    """Run the block on one torch thread, then restore the previous count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def speed_modules(input_size: int, hidden_size: int, fused: bool) -> dict[str, nn.Module]:
     """Every variant to time, the LSTM first; with fused=True torch.nn's own layers
     (which have no peephole LSTM)."""
@@ -300,15 +290,6 @@ class LastStepClassifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.readout(self.recurrent(x)[0][-1])  # (N, C)
-
-
-def set_forget_bias(lstm: nn.Module, value: float) -> None:
-    """Start every forget gate at σ(value): b_ih's f-block = value, b_hh's = 0."""
-    H = lstm.hidden_size
-    with torch.no_grad():
-        for name, bias in lstm.named_parameters():
-            if name.startswith(("bias_ih", "bias_hh")):
-                bias[H : 2 * H] = value if name.startswith("bias_ih") else 0.0
 
 
 @dataclass
