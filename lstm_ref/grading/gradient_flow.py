@@ -146,11 +146,21 @@ def _bptt_arrays(length: int):
     return make
 
 
+LENGTH_ONE = [("length 1", 2, 3, 4, 1.0)]  # (label, N, I, H, weight scale)
+
+
 def bptt_cases(hidden: bool = False) -> list[Case]:
-    """Cases (d_out, dh_n, dc_n, caches), caches from lstm_ref.numpy_ref.lstm_forward."""
-    L = BPTT_LENGTH[hidden]
+    """Cases (d_out, dh_n, dc_n, caches), caches from lstm_ref.numpy_ref.lstm_forward;
+    the sequences have BPTT_LENGTH steps, plus one case of a single step."""
     cases = []
-    for case in build_cases(_bptt_arrays(L), "numpy", hidden):
+    for L, shapes in [(BPTT_LENGTH[hidden], None), (1, LENGTH_ONE)]:
+        cases += _bptt_cases(L, hidden, shapes)
+    return cases
+
+
+def _bptt_cases(L: int, hidden: bool, shapes) -> list[Case]:
+    cases = []
+    for case in build_cases(_bptt_arrays(L), "numpy", hidden, shapes=shapes):
         x, h0, c0, W_ih, W_hh, b_ih, b_hh, d_out, dh_n, dc_n = case.args
         params = {"W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
         *_, caches = lstm_forward(x, h0, c0, params)

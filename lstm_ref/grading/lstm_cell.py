@@ -348,12 +348,15 @@ SEQUENCE = Check(
 )  # fmt: skip
 
 SEQUENCE_LENGTH = {False: 6, True: 9}  # visible, hidden
+LENGTH_ONE = [("length 1", 2, 3, 4, 1.0)]  # (label, N, I, H, weight scale)
 
 
 def check_lstm_forward(lstm_forward, hidden: bool = False) -> None:
     """Check ``lstm_forward(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (output, (h_n, c_n))``."""
     make = cell_arrays(gates=4, with_cell=True, length=SEQUENCE_LENGTH[hidden])
     cases = _state_cases(build_cases(make, "torch", hidden))
+    one_step = cell_arrays(gates=4, with_cell=True, length=1)  # a sequence of length 1
+    cases += _state_cases(build_cases(one_step, "torch", hidden, shapes=LENGTH_ONE))
     if not callable(lstm_forward):
         raise GradingError(f"lstm_forward: expected a function, got {type(lstm_forward).__name__}")
     run_check(SEQUENCE, _flat_sequence(lstm_forward), cases)
