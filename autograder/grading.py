@@ -108,7 +108,7 @@ class _client:
             self.client = Client(self.scheduler)
         else:
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                        processes=True, dashboard_address=None)  # fmt: skip
+                                        processes=True, dashboard_address=":0")  # fmt: skip
             self.client = Client(self.cluster)
         return self.client
 
