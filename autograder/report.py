@@ -7,12 +7,10 @@ report-<assignment>.md (tables) and report-<assignment>.png (one histogram per e
 from __future__ import annotations
 
 import collections
-import re
 from pathlib import Path
 
 from .grading import load_results
-
-MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s")
+from .worker import MISTAKE
 
 
 def summarise(results: list[dict]) -> dict:

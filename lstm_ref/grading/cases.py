@@ -40,8 +40,12 @@ def build_cases(
     hidden: bool = False,
     seed: int = 0,
     shapes=None,
+    describe: Callable[[int, int, int], str] = lambda N, I, H: f"N={N}, I={I}, H={H}",
 ) -> list[Case]:
-    """One case per shape × dtype × device; ``make_args(rng, N, I, H, scale)`` -> arrays."""
+    """One case per shape × dtype × device; ``make_args(rng, N, I, H, scale)`` -> arrays.
+
+    ``describe(N, I, H)`` writes the sizes in the case's label, for checks whose shapes
+    mean something else (e.g. T steps and H units)."""
     shapes = shapes or (HIDDEN_SHAPES if hidden else VISIBLE_SHAPES)
     rng_seed = seed + (1000 if hidden else 0)
     cases = []
@@ -50,7 +54,7 @@ def build_cases(
         for dtype in DTYPES:
             typed = tuple(None if a is None else a.astype(dtype) for a in arrays)
             for device in devices(backend):
-                text = f"{label} (N={N}, I={I}, H={H}), {np.dtype(dtype).name}, {device}"
+                text = f"{label} ({describe(N, I, H)}), {np.dtype(dtype).name}, {device}"
                 args = convert(typed, backend, device)
                 cases.append(Case(text, args, np.dtype(dtype), device))
     return cases

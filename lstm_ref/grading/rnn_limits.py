@@ -105,5 +105,6 @@ def _jacobian_arrays(rng, T, _, H, scale):
 def check_jacobian_norms(jacobian_norms, hidden: bool = False) -> None:
     """Check ``jacobian_norms(W_hh, pre_activations) -> (T,)`` against the reference."""
     shapes = JACOBIAN_HIDDEN if hidden else JACOBIAN_SHAPES
-    cases = build_cases(_jacobian_arrays, "numpy", hidden, shapes=shapes)
+    cases = build_cases(_jacobian_arrays, "numpy", hidden, shapes=shapes,
+                        describe=lambda T, _, H: f"T={T}, H={H}")  # fmt: skip
     run_check(JACOBIAN_NORMS, jacobian_norms, cases)
