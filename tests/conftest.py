@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from tests.support.site import browser, server, site  # noqa: F401  (fixtures)
+
 NO_CUDA = "no CUDA device on this machine; the CPU run covers the same checks"
 
 

@@ -11,111 +11,15 @@ skipped with that reason, except under CI (``CI=true``), where they fail instead
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+from tests.support.site import Visit, toc_pages
+
 SOLUTION_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 
 pytestmark = pytest.mark.site
-
-
-def toc_pages() -> list[str]:
-    """Every page of _toc.yml, in reading order, as 'book/intro'-style names."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            pages.append(entry["file"])
-            walk(entry.get("sections"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    return pages
-
-
-@pytest.fixture(scope="session")
-def site() -> Path:
-    """The built site; built now (warnings are errors) unless it is newer than its sources."""
-    sources = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("book/**/*")]
-    index = HTML / "index.html"
-    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
-    if not index.exists() or index.stat().st_mtime < newest_source:
-        jb = Path(sys.executable).with_name("jupyter-book")
-        cmd = [str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        assert result.returncode == 0, "site build failed:\n" + result.stdout[-4000:]
-    return HTML
-
-
-@pytest.fixture(scope="session")
-def server(site):
-    """A static server for the site on 127.0.0.1 (loopback only)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        reason = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """One page opened in a fresh context: what it logged and what it asked the network."""
-
-    def __init__(self, browser, server: str, path: str):
-        self.context = browser.new_context()
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.offsite: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        self.page.on("console", self._console)
-        self.context.route("**/*", lambda route: self._route(route, server))
-        self.response = self.page.goto(server + path, wait_until="networkidle")
-
-    def _console(self, message):
-        if message.type == "error":
-            self.errors.append(f"console error: {message.text}")
-
-    def _route(self, route, server):
-        if route.request.url.startswith(server) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            self.offsite.append(route.request.url)
-            route.abort()
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.mark.parametrize("page_name", toc_pages())
