@@ -2,7 +2,8 @@
 
 The kernelspec that grading installs runs this instead of ipykernel directly. It caps
 memory and file size, then replaces itself with ipykernel, inside bubblewrap when the
-grading worker asked for it (see autograder.sandbox).
+grading worker asked for it (see autograder.sandbox), with autograder.progress loaded so
+that a cell which kills the kernel can be found and skipped.
 """
 
 import os
@@ -14,7 +15,9 @@ from autograder.sandbox import apply_limits, confine, limits_from_environment
 def main(argv: list[str]) -> None:
     workdir, memory_mb, file_mb, sandbox = limits_from_environment()
     apply_limits(memory_mb, file_mb)
-    command = confine([sys.executable, "-m", "ipykernel_launcher", *argv], workdir, sandbox)
+    command = [sys.executable, "-m", "ipykernel_launcher", *argv,
+               "--IPKernelApp.extra_extensions=autograder.progress"]  # fmt: skip
+    command = confine(command, workdir, sandbox)
     os.execv(command[0], command)
 
 

@@ -8,12 +8,15 @@ grading worker. Each kernel starts through ``python -m autograder.kernel``, whic
   system is read-only except the submission's own working folder, so student code cannot
   write, delete or plant files anywhere else. Without bwrap this protection is absent and
   a warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
+* **Network**: with bwrap the kernel gets a network namespace of its own with no
+  interface but a downed loopback, so it can reach nothing; nbgrader talks to it over
+  Unix sockets (ZeroMQ ``ipc``) in the submission's folder instead of TCP.
 * **Memory**: the address space is capped (RLIMIT_AS), so a runaway allocation fails in
   the student's cell instead of taking the machine down; files written are capped too.
 * **Time**: nbgrader stops any cell after 30 s, and the worker kills the kernel when the
   whole submission passes ``timeout`` seconds.
 
-Not isolated: CPU share, and the network (the kernel talks to nbgrader over loopback).
+Not isolated: CPU share.
 """
 
 from __future__ import annotations
@@ -60,12 +63,12 @@ def apply_limits(memory_mb: int, file_mb: int) -> None:
 
 
 def confine(command: list[str], workdir: Path, sandbox: str) -> list[str]:
-    """``command`` wrapped in bubblewrap: read-only everywhere but ``workdir``."""
+    """``command`` wrapped in bubblewrap: read-only everywhere but ``workdir``, no network."""
     if sandbox != "bwrap":
         return command
     workdir = str(Path(workdir).resolve())
     return [shutil.which("bwrap"), "--ro-bind", "/", "/", "--bind", workdir, workdir,
-            "--dev", "/dev", "--proc", "/proc", "--unshare-ipc", "--new-session",
+            "--dev", "/dev", "--proc", "/proc", "--unshare-ipc", "--unshare-net", "--new-session",
             "--die-with-parent", *command]  # fmt: skip
 
 

@@ -23,10 +23,12 @@ from pathlib import Path
 import nbformat
 import psutil
 
+from . import progress
 from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
 from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 
+MAX_SKIPPED = 5  # cells skipped for killing the kernel, before giving up
 MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s*(?:\\n|\n|$)")
 
 
@@ -69,13 +71,17 @@ def grade_one(
         env = kernel_environment(root, limits)
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
+        env |= {progress.RECORD: str(root / "cells-run.txt"), progress.SKIP: ""}
         with _environment(env), Watchdog(limits.timeout) as watchdog:
-            log = _autograde(root, assignment, submission.student)
+            log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
         if watchdog.fired:
             result.status = "timeout"
             result.reason = f"grading stopped after {limits.timeout:g} s (an endless loop?)"
         elif log is not None:
             result.status, result.reason = "crashed", _crash_reason(log, limits)
+        elif killers:
+            result.status = "crashed"
+            result.reason = _skipped_reason(killers, submission)
         _collect(root, assignment, submission.student, result)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -91,6 +97,44 @@ def _autograde(root: Path, assignment: str, student: str) -> str | None:
         if not outcome["success"]:
             return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
     return None
+
+
+def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
+    """Autograde; each time a cell kills the kernel, again with that cell skipped.
+
+    Returns nbgrader's log of the last failure (None on success) and the fingerprints of
+    the cells that were skipped (autograder.progress records them from inside the kernel).
+    """
+    record, killers = Path(os.environ[progress.RECORD]), []
+    while True:
+        record.unlink(missing_ok=True)
+        os.environ[progress.SKIP] = ",".join(killers)  # restored by _environment
+        log = _autograde(root, assignment, student)
+        if log is None or not _kernel_died(log) or len(killers) >= MAX_SKIPPED:
+            return log, killers
+        ran = record.read_text().split() if record.exists() else []
+        if not ran or ran[-1] in killers:  # no progress: give up rather than loop
+            return log, killers
+        killers.append(ran[-1])
+
+
+def _kernel_died(log: str) -> bool:
+    return "DeadKernelError" in log or "Kernel died" in log
+
+
+def _skipped_reason(killers: list[str], submission: Submission) -> str:
+    """Which of the student's cells were skipped because they killed the kernel."""
+    cells = {}
+    for content in submission.notebooks.values():
+        notebook = nbformat.reads(content.decode(), as_version=4)
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code":
+                name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
+                cells.setdefault(progress.fingerprint(cell.source), name)
+    named = ", ".join(cells.get(key, "a test cell") for key in killers)
+    return (f"the Python kernel died (os._exit, a crash such as a segfault, or running out "
+            f"of memory) in: {named}; that cell was skipped and scores 0, the rest was "
+            "graded without it")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -149,6 +193,8 @@ def _prepare(root, assignment, sources, template_gradebook, submission) -> None:
     config = WORKSPACE_CONFIG.format(
         course_config=str(COURSE_CONFIG), root=str(root), gradebook=str(root / "gradebook.db")
     )
+    # ZeroMQ over Unix sockets in the folder: the kernel runs with no network at all
+    config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {str(root / "ipc")!r}\n'
     (root / "nbgrader_config.py").write_text(config)
     (root / "gradebook.db").write_bytes(template_gradebook)
     for name, content in sources.items():

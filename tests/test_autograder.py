@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ SANDBOXED = shutil.which("bwrap") is not None
 pytestmark = pytest.mark.grading
 
 
-def klass(root: Path, outside: Path) -> dict[str, tuple[float, str]]:
+def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
     """Write the class; return {student: (expected total, expected status)}."""
     S = SOLUTION
     students = {
@@ -45,7 +46,10 @@ def klass(root: Path, outside: Path) -> dict[str, tuple[float, str]]:
         "carol": ({"rnn_step": S["rnn_step"]}, {}, (2, "graded")),  # partial
         "dave": ({"rnn_step": NO_BIAS, "jacobian_norms": S["jacobian_norms"]}, {}, (3, "graded")),
         "eve": ({"rnn_step": "while True:\n    pass"}, {}, (0, "timeout")),  # endless loop
-        "frank": ({"rnn_step": "import os\nos._exit(1)"}, {}, (0, "crashed")),
+        # a cell that kills the kernel costs its own exercise; the rest is graded
+        "frank": ({**S, "rnn_step": "import os\nos._exit(1)"}, {}, (3, "crashed")),
+        "sybil": ({**S, "jacobian_norms": S["jacobian_norms"] + "\nimport ctypes\n"
+                   "ctypes.string_at(0)"}, {}, (2, "crashed")),  # a segfault
         "grace": ({**S}, {"lstm_ref.py": "raise SystemExit('shadowed')"}, (5, "graded")),
         "heidi": ({"rnn_step": "def rnn_step(:"}, {}, (0, "graded")),  # syntax error
         "ivan": ({**S, "rnn_step": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -56,6 +60,9 @@ def klass(root: Path, outside: Path) -> dict[str, tuple[float, str]]:
                   (5, "graded")),  # huge output
         "peggy": ({**S, "rnn_step": S["rnn_step"] + f"\nopen({str(outside)!r}, 'w').write('x')"},
                   {}, (5, "graded")),  # tries to write outside its folder
+        "trent": ({**S, "rnn_step": "import socket\nsocket.create_connection(('127.0.0.1', "
+                   f"{port}), timeout=2).sendall(b'leak')\n" + S["rnn_step"]}, {},
+                  (3 if SANDBOXED else 5, "graded")),  # reaches for the network
     }  # fmt: skip
     for student, (answers, extra, _) in students.items():
         write_submission(root, student, A, fill(A, answers), extra)
@@ -73,13 +80,20 @@ def klass(root: Path, outside: Path) -> dict[str, tuple[float, str]]:
 def graded_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     outside = tmp_path_factory.mktemp("outside") / "planted.txt"
-    expected = klass(root / "submissions", outside)
+    listener = socket.create_server(("127.0.0.1", 0))  # what a leak would reach
+    listener.settimeout(0.1)
+    expected = klass(root / "submissions", outside, listener.getsockname()[1])
     workspace = root / "workspace"
     start = time.perf_counter()
     results = grading.grade(A, root / "submissions", workspace, workers=2,
                             limits=Limits(timeout=25), progress=False)  # fmt: skip
+    try:
+        reached = [listener.accept()[1]]
+    except TimeoutError:
+        reached = []
+    listener.close()
     return {"results": {r.student: r for r in results}, "expected": expected,
-            "workspace": workspace, "outside": outside, "root": root,
+            "workspace": workspace, "outside": outside, "root": root, "reached": reached,
             "seconds": time.perf_counter() - start}  # fmt: skip
 
 
@@ -95,13 +109,18 @@ def test_reasons_name_what_happened(graded_class):
     results = graded_class["results"]
     assert "the biases are left out" in results["dave"].mistakes
     assert "stopped after 25 s" in results["eve"].reason
-    assert "kernel died" in results["frank"].reason
+    assert "kernel died" in results["frank"].reason and "in: rnn_step;" in results["frank"].reason
+    assert "in: jacobian_norms;" in results["sybil"].reason
+    assert "stopped the Python kernel" in results["sybil"].messages["jacobian_norms"]
     assert "np.allclose" in results["ivan"].reason
     assert any("lstm_ref.py" in item for item in results["grace"].ignored)
     assert "MemoryError" in results["mallory"].messages.get("rnn_step", "")
     if SANDBOXED:  # without bubblewrap nothing stops the write: the README says so
         assert not graded_class["outside"].exists()
         assert "Read-only file system" in results["peggy"].messages.get("rnn_step", "")
+        # the kernel's own network namespace: the host's loopback server is not there
+        assert graded_class["reached"] == []
+        assert "Connection refused" in results["trent"].messages.get("rnn_step", "")
 
 
 def test_gradebook_csv_and_feedback_agree(graded_class):
