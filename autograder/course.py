@@ -87,15 +87,24 @@ def fast_gradebooks() -> None:
     """Open nbgrader gradebooks without a 2-3 s subprocess each time.
 
     nbgrader.api.Gradebook runs ``alembic heads`` in a subprocess on every open to learn
-    the schema version, which never changes within a process; grading opens a gradebook
-    several times per submission, so the answer is remembered after the first call.
+    the schema version, which never changes within a process. Here the version is read
+    in-process from nbgrader's own migration scripts, once (:func:`alembic_head`).
     """
     import nbgrader.api
 
-    if not hasattr(nbgrader.api.get_alembic_version, "cache_info"):
-        nbgrader.api.get_alembic_version = functools.lru_cache(maxsize=1)(
-            nbgrader.api.get_alembic_version
-        )
+    if nbgrader.api.get_alembic_version is not alembic_head:
+        nbgrader.api.get_alembic_version = alembic_head
+
+
+@functools.lru_cache(maxsize=1)
+def alembic_head() -> str:
+    """The revision ``alembic heads`` prints for nbgrader's gradebook schema."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:  # as nbgrader.api does
+        return ScriptDirectory.from_config(Config(ini)).get_current_head()
 
 
 def course_api(root: Path):

@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import json
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -41,34 +42,50 @@ def grade(
     if not sources:
         raise ValueError(f"no assignment {assignment!r} in solutions/")
     class_ = collect(Path(submissions), assignment, list(sources))
-    results = []
-    with _client(scheduler, workers) as client:
-        warming = [client.submit(_warm_up, pure=False, workers=[w]) for w in client.ncores()]
-        ws = prepare(Path(workspace), assignment)  # meanwhile the workers import nbgrader
-        template = (ws.root / "gradebook.db").read_bytes()  # each worker's starting gradebook
-        client.gather(warming)
-        class_ = _refuse_tampering(ws, assignment, class_, results)
-        shared = client.scatter([sources, template], broadcast=True)
-        futures = {
-            client.submit(
-                grade_one,
-                assignment,
-                *shared,
-                sub,
-                limits,
-                pure=False,
-                key=f"grade-{assignment}-{sub.student}",
-            ): sub  # fmt: skip
-            for sub in class_
-        }
-        from distributed import as_completed
-
-        for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
-                           desc=f"grading {assignment}", unit="submission"):  # fmt: skip
-            results.append(_result_of(future, futures[future], assignment))
-            record(ws, results[-1])
+    with ThreadPoolExecutor(1) as pool:  # the workspace is made while the cluster starts
+        preparing = pool.submit(prepare, Path(workspace), assignment)
+        with _client(scheduler, workers) as client:
+            warming = [client.submit(_warm_up, pure=False, workers=[w]) for w in client.ncores()]
+            ws = preparing.result()  # meanwhile the workers import nbgrader
+            results = _grade_all(client, ws, assignment, sources, class_, limits, progress)
+            client.gather(warming)  # done long ago: each worker ran it before grading
     export_csv(ws, assignment)
     return sorted(results, key=lambda r: r.student)
+
+
+def _grade_all(
+    client,
+    ws: Workspace,
+    assignment: str,
+    sources: dict[str, bytes],
+    class_: list[Submission],
+    limits: Limits,
+    progress: bool,
+) -> list[Result]:
+    """Refuse tampering, grade the rest on the workers, record each result as it comes."""
+    from distributed import as_completed
+
+    results: list[Result] = []
+    class_ = _refuse_tampering(ws, assignment, class_, results)
+    template = (ws.root / "gradebook.db").read_bytes()  # each worker's starting gradebook
+    shared = client.scatter([sources, template], broadcast=True)
+    futures = {
+        client.submit(
+            grade_one,
+            assignment,
+            *shared,
+            sub,
+            limits,
+            pure=False,
+            key=f"grade-{assignment}-{sub.student}",
+        ): sub  # fmt: skip
+        for sub in class_
+    }
+    for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
+                       desc=f"grading {assignment}", unit="submission"):  # fmt: skip
+        results.append(_result_of(future, futures[future], assignment))
+        record(ws, results[-1])
+    return results
 
 
 def _refuse_tampering(ws, assignment, class_: list[Submission], results: list[Result]):
@@ -147,10 +164,14 @@ def record(ws: Workspace, result: Result) -> None:
         except MissingEntry:
             pass
         submitted = gradebook.add_submission(result.assignment, result.student)
+        trusted = {}  # the worker's scores, held to this gradebook's own cells and maxima
         for notebook in submitted.notebooks:
             for grade in notebook.grades:
-                grade.auto_score = result.scores.get(grade.name, (0.0, 0.0))[0]
+                score = result.scores.get(grade.name, (0.0, 0.0))[0]
+                grade.auto_score = min(max(float(score), 0.0), float(grade.max_score))
+                trusted[grade.name] = (grade.auto_score, float(grade.max_score))
         gradebook.db.commit()
+        result.scores = trusted
     for folder, files in [("autograded", result.autograded), ("feedback", result.feedback)]:
         for name, content in files.items():
             path = ws.root / folder / result.student / result.assignment / name

@@ -17,7 +17,9 @@ def main(argv: list[str]) -> None:
     apply_limits(memory_mb, file_mb)
     command = [sys.executable, "-m", "ipykernel_launcher", *argv,
                "--IPKernelApp.extra_extensions=autograder.progress"]  # fmt: skip
-    command = confine(command, workdir, sandbox)
+    command = confine(command, workdir, sandbox, also=(os.getcwd(),))  # + the notebook's folder
+    if sandbox == "bwrap":  # its parent's pid means nothing in the kernel's own pid namespace;
+        os.environ.pop("JPY_PARENT_PID", None)  # bwrap --die-with-parent does that watch
     os.execv(command[0], command)
 
 

@@ -5,8 +5,11 @@ nbgrader itself (which reads the notebook and writes the private gradebook) runs
 grading worker. Each kernel starts through ``python -m autograder.kernel``, which applies:
 
 * **Files**: with bubblewrap (``bwrap``, Debian package ``bubblewrap``) the whole file
-  system is read-only except the submission's own working folder, so student code cannot
-  write, delete or plant files anywhere else. Without bwrap this protection is absent and
+  system is read-only except the kernel's own folder (HOME, TMPDIR, sockets) and the
+  notebook's folder, so student code cannot write, delete or plant files anywhere else,
+  the submission's private gradebook included.
+* **Processes**: the kernel has a process namespace of its own; when it ends, everything
+  it started ends with it. Without bwrap this protection is absent and
   a warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
 * **Network**: with bwrap the kernel gets a network namespace of its own with no
   interface but a downed loopback, so it can reach nothing; nbgrader talks to it over
@@ -62,14 +65,17 @@ def apply_limits(memory_mb: int, file_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault leaves no core file
 
 
-def confine(command: list[str], workdir: Path, sandbox: str) -> list[str]:
-    """``command`` wrapped in bubblewrap: read-only everywhere but ``workdir``, no network."""
+def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = ()) -> list[str]:
+    """``command`` in bubblewrap: read-only everywhere but ``workdir`` and the folders
+    ``also``; no network; its own process namespace, so nothing it starts outlives it."""
     if sandbox != "bwrap":
         return command
-    workdir = str(Path(workdir).resolve())
-    return [shutil.which("bwrap"), "--ro-bind", "/", "/", "--bind", workdir, workdir,
-            "--dev", "/dev", "--proc", "/proc", "--unshare-ipc", "--unshare-net", "--new-session",
-            "--die-with-parent", *command]  # fmt: skip
+    binds = []
+    for folder in dict.fromkeys(str(Path(f).resolve()) for f in (workdir, *also)):
+        binds += ["--bind", folder, folder]
+    return [shutil.which("bwrap"), "--ro-bind", "/", "/", *binds, "--dev", "/dev",
+            "--proc", "/proc", "--unshare-ipc", "--unshare-net", "--unshare-pid",
+            "--new-session", "--die-with-parent", *command]  # fmt: skip
 
 
 def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:

@@ -28,6 +28,7 @@ from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
 from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 
+KERNEL = "kernel"  # the kernel's own writable folder (HOME, TMPDIR, sockets) in a submission's
 MAX_SKIPPED = 5  # cells skipped for killing the kernel, before giving up
 MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s*(?:\\n|\n|$)")
 
@@ -68,10 +69,10 @@ def grade_one(
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
     try:
         _prepare(root, assignment, sources, template_gradebook, submission)
-        env = kernel_environment(root, limits)
+        env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
-        env |= {progress.RECORD: str(root / "cells-run.txt"), progress.SKIP: ""}
+        env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: ""}
         with _environment(env), Watchdog(limits.timeout) as watchdog:
             log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
         if watchdog.fired:
@@ -194,7 +195,8 @@ def _prepare(root, assignment, sources, template_gradebook, submission) -> None:
         course_config=str(COURSE_CONFIG), root=str(root), gradebook=str(root / "gradebook.db")
     )
     # ZeroMQ over Unix sockets in the folder: the kernel runs with no network at all
-    config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {str(root / "ipc")!r}\n'
+    ipc = str(root / KERNEL / "ipc")
+    config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {ipc!r}\n'
     (root / "nbgrader_config.py").write_text(config)
     (root / "gradebook.db").write_bytes(template_gradebook)
     for name, content in sources.items():

@@ -63,6 +63,10 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
         "trent": ({**S, "rnn_step": "import socket\nsocket.create_connection(('127.0.0.1', "
                    f"{port}), timeout=2).sendall(b'leak')\n" + S["rnn_step"]}, {},
                   (3 if SANDBOXED else 5, "graded")),  # reaches for the network
+        # rewrites its private gradebook so that each passed test would be worth 100 points
+        "walter": ({**S, "rnn_step": "import sqlite3\ndb = sqlite3.connect('../../../gradebook"
+                    ".db')\ndb.execute('update grade_cells set max_score = 100')\ndb.commit()\n"
+                    + S["rnn_step"]}, {}, (3 if SANDBOXED else 5, "graded")),
     }  # fmt: skip
     for student, (answers, extra, _) in students.items():
         write_submission(root, student, A, fill(A, answers), extra)
@@ -121,6 +125,7 @@ def test_reasons_name_what_happened(graded_class):
         # the kernel's own network namespace: the host's loopback server is not there
         assert graded_class["reached"] == []
         assert "Connection refused" in results["trent"].messages.get("rnn_step", "")
+        assert "readonly database" in results["walter"].messages.get("rnn_step", "")
 
 
 def test_gradebook_csv_and_feedback_agree(graded_class):
@@ -279,3 +284,30 @@ def test_sandbox_confines_writes_memory_and_time(tmp_path):
         loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         loop.wait(timeout=60)
     assert watchdog.fired and loop.returncode != 0 and time.perf_counter() - start < 30
+
+
+def test_the_in_process_alembic_head_is_what_the_cli_prints():
+    """Gradebooks learn their schema version in-process (autograder.course.alembic_head),
+    where nbgrader runs `alembic heads` in a subprocess on every open."""
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.course import alembic_head
+
+    alembic = Path(sys.executable).with_name("alembic")
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        printed = subprocess.run([str(alembic), "-c", ini, "heads"], capture_output=True,
+                                 text=True, check=True).stdout  # fmt: skip
+    assert printed.split()[0] == alembic_head() and len(alembic_head()) >= 8
+
+
+def test_the_coordinator_never_records_more_than_a_cell_is_worth(graded_class, tmp_path):
+    """Scores from a worker are held to the coordinator's gradebook: a submission that
+    inflated its private gradebook (blocked by the sandbox anyway) gains nothing."""
+    shutil.copytree(graded_class["workspace"], tmp_path / "ws")
+    ws = grading.Workspace(tmp_path / "ws")
+    inflated = grading.Result("zara", A, "graded",
+                              scores={"test_rnn_step": (100.0, 100.0), "made_up": (7.0, 7.0),
+                                      "test_jacobian_norms": (-4.0, 3.0)})  # fmt: skip
+    grading.record(ws, inflated)
+    assert ws.scores(A)["zara"] == (2.0, 5.0)
+    assert inflated.scores == {"test_rnn_step": (2.0, 2.0), "test_jacobian_norms": (0.0, 3.0)}
