@@ -148,7 +148,10 @@ def _warm_up() -> None:
     """Import nbgrader in a worker before its first submission arrives."""
     import nbgrader.apps  # noqa: F401
 
+    from .worker import font_cache
+
     fast_gradebooks()
+    font_cache()
 
 
 def record(ws: Workspace, result: Result) -> None:

@@ -16,10 +16,11 @@ def main(argv: list[str]) -> None:
     workdir, memory_mb, file_mb, sandbox = limits_from_environment()
     apply_limits(memory_mb, file_mb)
     command = [sys.executable, "-m", "ipykernel_launcher", *argv,
-               "--IPKernelApp.extra_extensions=autograder.progress"]  # fmt: skip
+               "--IPKernelApp.extra_extensions=autograder.progress",
+               "--HistoryManager.enabled=False"]  # fmt: skip
     command = confine(command, workdir, sandbox, also=(os.getcwd(),))  # + the notebook's folder
-    if sandbox == "bwrap":  # its parent's pid means nothing in the kernel's own pid namespace;
-        os.environ.pop("JPY_PARENT_PID", None)  # bwrap --die-with-parent does that watch
+    if sandbox == "bwrap":  # in its own pid namespace the kernel's parent is bwrap, pid 1:
+        os.environ["JPY_PARENT_PID"] = "1"  # no parent poller; --die-with-parent does that
     os.execv(command[0], command)
 
 

@@ -89,6 +89,8 @@ def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
         (workdir / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(workdir / sub)
     env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    # one thread per kernel: workers grade side by side, one core each (no oversubscription)
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env[f"{ENV}WORKDIR"] = str(workdir)
     env[f"{ENV}MEMORY_MB"] = str(limits.memory_mb)
     env[f"{ENV}FILE_MB"] = str(limits.file_mb)

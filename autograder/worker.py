@@ -9,6 +9,7 @@ grades into a private copy and returns the scores; the coordinator records them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -70,6 +71,8 @@ def grade_one(
     try:
         _prepare(root, assignment, sources, template_gradebook, submission)
         env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
+        if font_cache():  # matplotlib in the kernel skips rebuilding its font list
+            shutil.copy(font_cache(), env["MPLCONFIGDIR"])
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
         env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: ""}
@@ -98,6 +101,16 @@ def _autograde(root: Path, assignment: str, student: str) -> str | None:
         if not outcome["success"]:
             return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def font_cache() -> Path | None:
+    """matplotlib's font list, built once per worker (call it outside a submission)."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontManager
+
+    path = Path(mpl.get_cachedir()) / f"fontlist-v{FontManager.__version__}.json"
+    return path if path.exists() else None
 
 
 def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
