@@ -24,6 +24,7 @@ Not isolated: CPU share.
 
 from __future__ import annotations
 
+import glob
 import os
 import resource
 import shutil
@@ -73,7 +74,10 @@ def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = ()) -
     binds = []
     for folder in dict.fromkeys(str(Path(f).resolve()) for f in (workdir, *also)):
         binds += ["--bind", folder, folder]
-    return [shutil.which("bwrap"), "--ro-bind", "/", "/", *binds, "--dev", "/dev",
+    gpus = []  # a GPU machine grades on its GPU: NVIDIA's device files, after the new /dev
+    for device in sorted(glob.glob("/dev/nvidia*")):
+        gpus += ["--dev-bind", device, device]
+    return [shutil.which("bwrap"), "--ro-bind", "/", "/", *binds, "--dev", "/dev", *gpus,
             "--proc", "/proc", "--unshare-ipc", "--unshare-net", "--unshare-pid",
             "--new-session", "--die-with-parent", *command]  # fmt: skip
 

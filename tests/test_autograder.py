@@ -17,12 +17,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 from autograder import grading
 from autograder.course import REPO
 from autograder.sandbox import Limits
 from autograder.submissions import collect
 from autograder.tamper import find_tampering
+from tests.conftest import NO_CUDA
 from tests.support.klass import fill, write_submission
 
 A = "01_rnn_limits"
@@ -311,3 +313,25 @@ def test_the_coordinator_never_records_more_than_a_cell_is_worth(graded_class, t
     grading.record(ws, inflated)
     assert ws.scores(A)["zara"] == (2.0, 5.0)
     assert inflated.scores == {"test_rnn_step": (2.0, 2.0), "test_jacobian_norms": (0.0, 3.0)}
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_a_submission_earns_the_same_score_on_cpu_and_on_gpu(tmp_path, monkeypatch):
+    """The checks run their cases on CUDA too when the kernel sees a GPU (the sandbox
+    binds NVIDIA's device files); hiding it must not change a single score."""
+    S = SOLUTION
+    answers = {"alice": {**S}, "carol": {"rnn_step": S["rnn_step"]},
+               "dave": {"rnn_step": NO_BIAS, "jacobian_norms": S["jacobian_norms"]}}  # fmt: skip
+    for student, filled in answers.items():
+        write_submission(tmp_path / "class", student, A, fill(A, filled))
+    scores = {}
+    for device, visible in [("cuda", None), ("cpu", "")]:
+        if visible is not None:
+            monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        results = grading.grade(A, tmp_path / "class", tmp_path / device, workers=2,
+                                progress=False)  # fmt: skip
+        scores[device] = {r.student: (r.total, r.scores) for r in results}
+    assert scores["cuda"] == scores["cpu"]
+    assert {s: total for s, (total, _) in scores["cpu"].items()} == {"alice": 5, "carol": 2,
+                                                                       "dave": 3}  # fmt: skip
