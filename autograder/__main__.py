@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
     g.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     g.add_argument("--timeout", type=float, default=300, help="seconds per submission")
+    g.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        help="seconds per cell (default: nbgrader_config.py's, 30)",
+    )
     g.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto")
     r = sub.add_parser("report", help="score distribution and common mistakes")
@@ -65,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
 def _grade(args) -> int:
     from .grading import grade
 
-    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, sandbox=args.sandbox)
+    limits = Limits(
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        sandbox=args.sandbox,
+        cell_timeout=args.cell_timeout,
+    )
     results = grade(args.assignment, args.submissions, args.workspace,
                     scheduler=args.scheduler, workers=args.workers, limits=limits)  # fmt: skip
     for r in results:

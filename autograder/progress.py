@@ -1,7 +1,8 @@
-"""Which cell a graded kernel was running when it died, and skipping it on the next try.
+"""Which cell a graded kernel was running when grading stopped, and skipping it next time.
 
-nbgrader stops at a dead kernel (``os._exit``, a segfault, the OOM killer), which would
-cost the submission every point, the exercises before the crash included. This IPython
+nbgrader gives up on a notebook at a dead kernel (``os._exit``, a segfault, the OOM
+killer) or a cell that ignores the interrupt at its time limit, which would cost the
+submission every point, the exercises before it included. This IPython
 extension, loaded into each graded kernel by autograder.kernel, makes a crash cost only
 the cell that caused it:
 
@@ -25,9 +26,10 @@ import os
 RECORD = "AUTOGRADER_CELLS"
 SKIP = "AUTOGRADER_SKIP"
 STUB = (
-    "raise RuntimeError('This cell stopped the Python kernel when it ran (os._exit, a crash"
-    " such as a segfault, or memory exhaustion), so it was skipped and the rest of the"
-    " notebook graded without it.')\n"
+    "raise RuntimeError('This cell stopped the grading when it ran: it killed the Python"
+    " kernel (os._exit, a crash such as a segfault, or memory exhaustion) or ignored the"
+    " interrupt at its time limit. It was skipped and the rest of the notebook graded"
+    " without it.')\n"
 )
 
 

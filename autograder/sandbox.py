@@ -41,6 +41,7 @@ class Limits:
     memory_mb: int = 4096  # address space of the kernel
     file_mb: int = 256  # largest file it may write
     sandbox: str = "auto"  # "auto": bwrap when installed; "bwrap"; "none"
+    cell_timeout: int | None = None  # seconds per cell; None: nbgrader_config.py's
 
     def resolved_sandbox(self) -> str:
         """ "bwrap" or "none", warning when "auto" finds no bwrap."""

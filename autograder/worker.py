@@ -30,7 +30,7 @@ from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 
 KERNEL = "kernel"  # the kernel's own writable folder (HOME, TMPDIR, sockets) in a submission's
-MAX_SKIPPED = 5  # cells skipped for killing the kernel, before giving up
+MAX_SKIPPED = 5  # cells skipped for stopping nbgrader, before giving up
 MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s*(?:\\n|\n|$)")
 
 
@@ -69,7 +69,7 @@ def grade_one(
         return result
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
     try:
-        _prepare(root, assignment, sources, template_gradebook, submission)
+        _prepare(root, assignment, sources, template_gradebook, submission, limits)
         env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
         if font_cache():  # matplotlib in the kernel skips rebuilding its font list
             shutil.copy(font_cache(), env["MPLCONFIGDIR"])
@@ -114,7 +114,7 @@ def font_cache() -> Path | None:
 
 
 def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
-    """Autograde; each time a cell kills the kernel, again with that cell skipped.
+    """Autograde; each time a cell stops nbgrader, again with that cell skipped.
 
     Returns nbgrader's log of the last failure (None on success) and the fingerprints of
     the cells that were skipped (autograder.progress records them from inside the kernel).
@@ -124,7 +124,7 @@ def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
         record.unlink(missing_ok=True)
         os.environ[progress.SKIP] = ",".join(killers)  # restored by _environment
         log = _autograde(root, assignment, student)
-        if log is None or not _kernel_died(log) or len(killers) >= MAX_SKIPPED:
+        if log is None or not _stopped_by_a_cell(log) or len(killers) >= MAX_SKIPPED:
             return log, killers
         ran = record.read_text().split() if record.exists() else []
         if not ran or ran[-1] in killers:  # no progress: give up rather than loop
@@ -132,8 +132,10 @@ def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
         killers.append(ran[-1])
 
 
-def _kernel_died(log: str) -> bool:
-    return "DeadKernelError" in log or "Kernel died" in log
+def _stopped_by_a_cell(log: str) -> bool:
+    """nbgrader gave up because a cell killed the kernel or ignored the interrupt that
+    nbgrader sends at the per-cell time limit."""
+    return any(sign in log for sign in ("DeadKernelError", "Kernel died", "CellTimeoutError"))
 
 
 def _skipped_reason(killers: list[str], submission: Submission) -> str:
@@ -146,9 +148,10 @@ def _skipped_reason(killers: list[str], submission: Submission) -> str:
                 name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
                 cells.setdefault(progress.fingerprint(cell.source), name)
     named = ", ".join(cells.get(key, "a test cell") for key in killers)
-    return (f"the Python kernel died (os._exit, a crash such as a segfault, or running out "
-            f"of memory) in: {named}; that cell was skipped and scores 0, the rest was "
-            "graded without it")  # fmt: skip
+    return (f"grading could not go past: {named} (the Python kernel died: os._exit, a "
+            "crash such as a segfault, or memory; or the cell ignored the interrupt at its "
+            "time limit); that cell was skipped and scores 0, the rest was graded "
+            "without it")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -203,7 +206,7 @@ def _crash_reason(output: str, limits: Limits) -> str:
     return "grading failed: " + (lines[-1] if lines else "no output")
 
 
-def _prepare(root, assignment, sources, template_gradebook, submission) -> None:
+def _prepare(root, assignment, sources, template_gradebook, submission, limits) -> None:
     config = WORKSPACE_CONFIG.format(
         course_config=str(COURSE_CONFIG), root=str(root), gradebook=str(root / "gradebook.db")
     )
@@ -212,6 +215,8 @@ def _prepare(root, assignment, sources, template_gradebook, submission) -> None:
     config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {ipc!r}\n'
     # once its outputs are in, the kernel is killed: a graceful shutdown waits 0.6-2.6 s
     config += 'c.Execute.shutdown_kernel = "immediate"\n'
+    if limits.cell_timeout is not None:
+        config += f"c.ExecutePreprocessor.timeout = {int(limits.cell_timeout)}\n"
     (root / "nbgrader_config.py").write_text(config)
     (root / "gradebook.db").write_bytes(template_gradebook)
     for name, content in sources.items():
