@@ -1,6 +1,6 @@
 """Submissions per minute: plain nbgrader against python -m autograder grade, same run.
 
-    python benchmarks/bench_grading.py --students 8 --workers 2
+    python benchmarks/bench_grading.py --students 16 --workers 2
 
 Both grade the same class of correct submissions of one assignment and make feedback:
 the baseline runs `nbgrader autograde` then `nbgrader generate_feedback` for the whole
@@ -59,7 +59,7 @@ def parallel(submissions: Path, assignment: str, work: Path, workers: int) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="01_rnn_limits")
-    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--students", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
