@@ -19,7 +19,7 @@ from lstm_ref.experiments.gradients import (
 from lstm_ref.experiments.memory import SEEDS
 from lstm_ref.explore import compare
 from lstm_ref.params import param_count
-from tests.support.site import Visit
+from tests.support.site import Visit, drag
 
 TORCH = {"RNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}
 
@@ -95,17 +95,6 @@ def test_claims_of_chapter_3():
 
 
 # ------------------------------------------------------------------ the website
-
-
-def drag(page, locator, fraction: float) -> float:
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 2, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + fraction * box["width"], y, steps=8)
-    page.mouse.up()
-    return float(locator.input_value())
 
 
 @pytest.mark.site

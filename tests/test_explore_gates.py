@@ -11,7 +11,7 @@ import torch
 
 from lstm_ref.explore import gates
 from lstm_ref.nn import GRUCell, LSTMCell
-from tests.support.site import Visit
+from tests.support.site import Visit, drag
 
 CELLS = {"LSTM": LSTMCell, "GRU": GRUCell}
 
@@ -130,19 +130,6 @@ def check_page_against_oracle(page, mode: str) -> None:
         assert row.text_content() == gates.fmt(expected[name]), (mode, name, values)
         raw = float(row.get_attribute("data-value"))
         assert raw == pytest.approx(expected[name], abs=1e-12), (mode, name, values)
-
-
-def drag(page, selector: str, fraction: float) -> None:
-    """Press the mouse on a range input and drag its thumb to ``fraction`` of its width."""
-    box = page.locator(selector).bounding_box()
-    y = box["y"] + box["height"] / 2
-    start = page.locator(selector).evaluate(
-        "i => (Number(i.value) - Number(i.min)) / (Number(i.max) - Number(i.min))"
-    )
-    page.mouse.move(box["x"] + 8 + start * (box["width"] - 16), y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 8 + fraction * (box["width"] - 16), y, steps=8)
-    page.mouse.up()
 
 
 @pytest.mark.site

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lstm_ref.explore import memory
-from tests.support.site import Visit
+from tests.support.site import Visit, drag
 
 T = memory.STEPS
 
@@ -115,18 +115,6 @@ def test_claims_of_chapter_4():
 
 
 # ------------------------------------------------------------------ the website
-
-
-def drag(page, selector: str, fraction: float) -> float:
-    """Drag the range input to `fraction` of its width with the mouse; its new value."""
-    page.locator(selector).scroll_into_view_if_needed()
-    box = page.locator(selector).bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 2, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + fraction * box["width"], y, steps=8)
-    page.mouse.up()
-    return float(page.locator(selector).input_value())
 
 
 def shown(root, name: str) -> float:

@@ -113,3 +113,21 @@ class Visit:
 
     def close(self):
         self.context.close()
+
+
+def drag(page, target, fraction: float) -> float:
+    """Drag a range input's thumb with the mouse to ``fraction`` of its track; its new value.
+
+    ``target`` is a selector or a Playwright locator. The press lands on the thumb where it
+    is, so this is a drag, not a click on the track.
+    """
+    slider = page.locator(target) if isinstance(target, str) else target
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    start = slider.evaluate("i => (i.value - i.min) / (i.max - i.min)")  # thumb, 0 … 1
+    page.mouse.move(box["x"] + 8 + start * (box["width"] - 16), y)  # the thumb is ~16 px wide
+    page.mouse.down()
+    page.mouse.move(box["x"] + 8 + fraction * (box["width"] - 16), y, steps=8)
+    page.mouse.up()
+    return float(slider.input_value())
