@@ -78,7 +78,7 @@ def _grade_all(
             limits,
             pure=False,
             key=f"grade-{assignment}-{sub.student}",
-        ): sub  # fmt: skip
+        ): sub
         for sub in class_
     }
     for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,

@@ -7,13 +7,13 @@ grading worker. Each kernel starts through ``python -m autograder.kernel``, whic
 * **Files**: with bubblewrap (``bwrap``, Debian package ``bubblewrap``) the whole file
   system is read-only except the kernel's own folder (HOME, TMPDIR, sockets) and the
   notebook's folder, so student code cannot write, delete or plant files anywhere else,
-  the submission's private gradebook included.
-* **Processes**: the kernel has a process namespace of its own; when it ends, everything
-  it started ends with it. Without bwrap this protection is absent and
-  a warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
-* **Network**: with bwrap the kernel gets a network namespace of its own with no
-  interface but a downed loopback, so it can reach nothing; nbgrader talks to it over
-  Unix sockets (ZeroMQ ``ipc``) in the submission's folder instead of TCP.
+  the submission's private gradebook included. Without bwrap this protection is absent
+  and a warning says so; HOME, TMPDIR and Jupyter's folders still point inside the folder.
+* **Processes**: with bwrap the kernel has a process namespace of its own; when it ends,
+  everything it started ends with it.
+* **Network**: with bwrap the kernel gets a network namespace of its own, with only its
+  own loopback, so it reaches nothing outside; nbgrader talks to it over Unix sockets
+  (ZeroMQ ``ipc``) in the submission's folder instead of TCP.
 * **Memory**: the address space is capped (RLIMIT_AS), so a runaway allocation fails in
   the student's cell instead of taking the machine down; files written are capped too.
 * **Time**: nbgrader stops any cell after 30 s, and the worker kills the kernel when the

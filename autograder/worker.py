@@ -71,8 +71,8 @@ def grade_one(
     try:
         _prepare(root, assignment, sources, template_gradebook, submission, limits)
         env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
-        if font_cache():  # matplotlib in the kernel skips rebuilding its font list
-            shutil.copy(font_cache(), env["MPLCONFIGDIR"])
+        if fonts := font_cache():  # matplotlib in the kernel skips rebuilding its font list
+            shutil.copy(fonts, env["MPLCONFIGDIR"])
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
         env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: ""}
