@@ -14,6 +14,7 @@ from lstm_ref.grading.rnn_limits import (
     check_jacobian_norms,
     check_rnn_step,
 )
+from tests.support.grading import Bug, unguarded, verdict
 
 
 def rnn_step_loop(x, h, W_ih, W_hh, b_ih, b_hh):
@@ -40,6 +41,120 @@ def rnn_step_torch(x, h, W_ih, W_hh, b_ih, b_hh):
         return cell(torch.from_numpy(x).double(), torch.from_numpy(h).double()).numpy()
 
 
+# ---------------------------------------------------------------- the student-like corpus
+
+
+def only_b_hh(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih.T + h @ W_hh.T + b_hh)
+
+
+def only_b_ih(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(np.dot(x, W_ih.T) + b_ih + np.dot(h, W_hh.T))
+
+
+def float64_always(x, h, W_ih, W_hh, b_ih, b_hh):
+    pre = x.astype(np.float64) @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+    return np.tanh(pre)
+
+
+def sigmoid_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    return 1.0 / (1.0 + np.exp(-(x @ W_ih.T + h @ W_hh.T + b_ih + b_hh)))
+
+
+def transposed_output(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(W_ih @ x.T + W_hh @ h.T + (b_ih + b_hh)[:, None])  # (H, N)
+
+
+def forgot_h(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih.T + b_ih + b_hh)
+
+
+def norms_list(W_hh, pre_activations):
+    """Correct, a list-free loop with an explicit chain of Jacobians."""
+    J = np.eye(len(W_hh), dtype=W_hh.dtype)
+    out = np.zeros(len(pre_activations), dtype=W_hh.dtype)
+    for t, a in enumerate(pre_activations):
+        J = ((1 - np.tanh(a) ** 2)[:, None] * W_hh) @ J
+        out[t] = np.linalg.svd(J, compute_uv=False)[0]
+    return out
+
+
+def norms_reduce(W_hh, pre_activations):
+    """Correct, by storing every step's Jacobian and multiplying the newest on the left."""
+    steps = [np.diag(1 - np.tanh(a) ** 2) @ W_hh for a in pre_activations]
+    J, out = np.eye(W_hh.shape[0], dtype=W_hh.dtype), []
+    for step in steps:
+        J = step @ J
+        out.append(np.linalg.norm(J, ord=2))
+    return np.asarray(out, dtype=W_hh.dtype)
+
+
+def norms_fro(W_hh, pre_activations):
+    J, out = np.eye(len(W_hh)), []
+    for a in pre_activations:
+        J = np.diag(1 - np.tanh(a) ** 2) @ W_hh @ J
+        out.append(np.linalg.norm(J))
+    return np.array(out, dtype=W_hh.dtype)
+
+
+def norms_right(W_hh, pre_activations):
+    J, out = np.eye(len(W_hh)), []
+    for a in pre_activations:
+        J = J @ (np.diag(1 - np.tanh(a) ** 2) @ W_hh)
+        out.append(np.linalg.norm(J, 2))
+    return np.array(out, dtype=W_hh.dtype)
+
+
+def norms_no_derivative(W_hh, pre_activations):
+    J, out = np.eye(len(W_hh)), []
+    for _ in pre_activations:
+        J = W_hh @ J
+        out.append(np.linalg.norm(J, 2))
+    return np.array(out, dtype=W_hh.dtype)
+
+
+def norms_float64(W_hh, pre_activations):
+    J, out = np.eye(len(W_hh)), []
+    for a in pre_activations:
+        J = np.diag(1 - np.tanh(a) ** 2) @ W_hh @ J
+        out.append(np.linalg.norm(J, 2))
+    return np.array(out)
+
+
+def norms_tanh_not_squared(W_hh, pre_activations):
+    J, out = np.eye(len(W_hh)), []
+    for a in pre_activations:
+        J = np.diag(1 - np.tanh(a)) @ W_hh @ J
+        out.append(np.linalg.norm(J, 2))
+    return np.array(out, dtype=W_hh.dtype)
+
+
+CORRECT = {
+    check_rnn_step: [rnn_step_loop, rnn_step_concat],
+    check_jacobian_norms: [norms_list, norms_reduce],
+}
+BUGS = {
+    check_rnn_step: [
+        Bug(only_b_hh, "only one of the two biases"),
+        Bug(only_b_ih, "only one of the two biases"),
+        Bug(float64_always, "dtype"),
+        Bug(sigmoid_step, "sigmoid instead of tanh"),
+        Bug(transposed_output, "h_next is transposed"),
+        Bug(forgot_h, "the previous state is ignored"),
+    ],
+    check_jacobian_norms: [
+        Bug(norms_fro, "Frobenius"),
+        Bug(norms_right, "wrong order"),
+        Bug(norms_no_derivative, "tanh' factor is left out"),
+        Bug(norms_float64, "dtype"),
+        Bug(norms_tanh_not_squared, "1 - tanh(a_t), not"),
+    ],
+}
+
+
+# ---------------------------------------------------------------- the checks' own tests
+
+
 @pytest.mark.parametrize("student", [rnn_step_loop, rnn_step_concat])
 @pytest.mark.parametrize("hidden", [False, True])
 def test_correct_rnn_steps_pass(student, hidden, capsys):
@@ -50,8 +165,8 @@ def test_correct_rnn_steps_pass(student, hidden, capsys):
 
 @pytest.mark.parametrize("mistake", RNN_STEP.mistakes, ids=lambda m: m.name)
 def test_each_rnn_step_mistake_is_named(mistake):
-    with pytest.raises(GradingError, match="known mistake: " + re.escape(mistake.name)):
-        check_rnn_step(mistake.fn)
+    result = verdict(unguarded(check_rnn_step), mistake.fn)
+    assert not result.passed and result.mistake == mistake.name
 
 
 def test_rnn_step_shape_error_gets_a_hint():
@@ -79,32 +194,19 @@ def test_rnn_step_stub_and_delegation_are_explained():
         check_rnn_step(rnn_step_torch)
 
 
-def test_naive_exp_overflow_is_reported_not_warned(capsys):
-    def overflowing(x, h, W_ih, W_hh, b_ih, b_hh):
-        a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
-        return (np.exp(2 * a * 40) - 1) / (np.exp(2 * a * 40) + 1) * 0 + np.tanh(a)
-
-    with pytest.raises(GradingError, match="overflow"):
-        check_rnn_step(overflowing)
-    assert capsys.readouterr().err == ""  # the warning did not reach stderr
-
-
-def jacobian_norms_by_svd(W_hh, a):
-    """Correct, with the diagonal applied by broadcasting and the norm from an SVD."""
-    J = np.eye(len(W_hh))
-    norms = []
-    for a_t in a:
-        J = (1 - np.tanh(a_t) ** 2)[:, None] * (W_hh @ J)
-        norms.append(np.linalg.svd(J, compute_uv=False)[0])
-    return np.array(norms)
-
-
+@pytest.mark.parametrize("student", [norms_list, norms_reduce])
 @pytest.mark.parametrize("hidden", [False, True])
-def test_correct_jacobian_norms_pass(hidden):
-    check_jacobian_norms(jacobian_norms_by_svd, hidden=hidden)
+def test_correct_jacobian_norms_pass(student, hidden, capsys):
+    check_jacobian_norms(student, hidden=hidden)
+    assert capsys.readouterr().out.startswith("✓ jacobian_norms")
 
 
 @pytest.mark.parametrize("mistake", JACOBIAN_NORMS.mistakes, ids=lambda m: m.name)
 def test_each_jacobian_mistake_is_named(mistake):
-    with pytest.raises(GradingError, match="known mistake: " + re.escape(mistake.name)):
-        check_jacobian_norms(mistake.fn)
+    result = verdict(unguarded(check_jacobian_norms), mistake.fn)
+    assert not result.passed and result.mistake == mistake.name
+
+
+def test_jacobian_norms_off_by_a_factor_shows_where():
+    with pytest.raises(GradingError, match=re.escape("norms differs")):
+        check_jacobian_norms(lambda W, a: 1.5 * norms_reduce(W, a))

@@ -1,24 +1,23 @@
-"""Run a student's function beside the reference and explain any difference.
+"""The grading vocabulary: a case, a check, a known mistake, a verdict.
 
-A *check* calls ``student(*case.args)`` and ``reference(*case.args)`` on every case (fresh
-copies of the inputs each time), and compares every output with a tolerance fit to the
-inputs' dtype. On a mismatch it tries each known :class:`Mistake`: a mistake whose output
-equals the student's on every case names the error. Otherwise the message gives the
-largest difference and where it is. A passing check prints one line to stdout and
-nothing to stderr, so nbgrader gives the cell its points.
+A check is judged in two halves that never share a process when a class is graded:
+
+* **running** (:mod:`lstm_ref.grading.run`, in the student's kernel): the student's
+  function on every case, each output turned into plain data (:mod:`.values`);
+* **judging** (:mod:`lstm_ref.grading.judge`, a pure function of the case inputs and
+  those outputs): the reference, the comparison, the name of the mistake, the verdict.
+
+In a notebook both halves run in the kernel for instant feedback; ``python -m autograder
+grade`` judges in its own process from the recorded outputs, so nothing a student's code
+does can change a grade.
 """
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-
-from .guard import Delegated, forbid_delegation
 
 # (rtol, atol) by the dtype of the inputs: loose enough for any correct formulation
 # (separate matrices, loops, another order of operations), tight enough for any mistake.
@@ -31,7 +30,10 @@ class GradingError(AssertionError):
 
 @dataclass(frozen=True)
 class Case:
-    """One set of arguments, and a label a student can read ("batch 1, float32, cpu")."""
+    """One set of arguments, and a label a student can read ("batch 1, float32, cpu").
+
+    ``dtype`` and ``device`` are those of the floating inputs; outputs must follow them.
+    """
 
     label: str
     args: tuple
@@ -41,7 +43,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A known wrong variant: ``fn`` computes what that mistake would return."""
+    """A known wrong variant: ``fn(*case.args)`` computes what that mistake returns."""
 
     name: str
     hint: str
@@ -50,151 +52,55 @@ class Mistake:
 
 @dataclass
 class Check:
-    """What to call, what to compare it with, and what can go wrong."""
+    """What to call, what to compare it with, and what can go wrong.
+
+    Attributes:
+        name: what the student wrote ("rnn_step"), the first word of every message.
+        reference: ``reference(*case.args)`` -> the expected output(s).
+        output_names: one name per output, in order ("h_next", "c_next").
+        mistakes: this exercise's own mistakes; :mod:`.catalogue`'s shared ones (swapped
+            outputs, wrong dtype, a cut gradient, batch-first for time-major, ...) are
+            tried as well unless ``shared_mistakes`` is False.
+        forbid: from scratch: calling torch's recurrent layers or lstm_ref fails.
+        wrt: torch exercises: positions of the arguments (tensors, or tuples of them)
+            that gradients must reach; the outputs then include ∂L/∂ of each, for a fixed
+            weighted sum L of the floating outputs.
+        arg_names: names of the arguments, for the gradients' names ("∂L/∂W_ih").
+        shape_hint: what to say when the student's code raises a shape error.
+    """
 
     name: str
     reference: Callable
     output_names: Sequence[str]
     mistakes: Sequence[Mistake] = field(default_factory=tuple)
-    forbid: bool = True  # from scratch: calling torch's RNN layers or lstm_ref fails
+    forbid: bool = True
+    wrt: Sequence[int] = ()
+    arg_names: Sequence[str] = ()
+    shape_hint: str = ""
+    shared_mistakes: bool = True
+
+    @property
+    def all_output_names(self) -> list[str]:
+        """The output names, then one ∂L/∂name per argument in ``wrt``."""
+        return [*self.output_names, *(f"∂L/∂{self.arg_name(i)}" for i in self.wrt)]
+
+    def arg_name(self, position: int) -> str:
+        names = list(self.arg_names)
+        return names[position] if position < len(names) else f"argument {position + 1}"
 
 
-def to_numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu").numpy()
-    return np.asarray(value)
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one check call: passed, and if not, the message and the mistake."""
 
+    passed: bool
+    message: str  # the ✓ line, or at most five lines that say what is wrong
+    mistake: str = ""  # the name of the known mistake, when one was recognised
+    case: str = ""  # the label of the case that showed it
 
-def as_outputs(value, count: int) -> list:
-    """A single output or a tuple of ``count`` outputs, as a list."""
-    if count == 1:
-        return [value[0] if isinstance(value, tuple | list) and len(value) == 1 else value]
-    if not isinstance(value, tuple | list) or len(value) != count:
-        raise GradingError(f"expected your function to return {count} values, got {value!r:.80}")
-    return list(value)
-
-
-def first_difference(got, expected, names, dtype) -> str | None:
-    """None when every output matches; otherwise what differs, for the student."""
-    rtol, atol = TOLERANCE[np.dtype(dtype)]
-    for name, g, e in zip(names, got, expected):
-        if isinstance(e, torch.Tensor) and not isinstance(g, torch.Tensor):
-            return f"{name} should be a torch.Tensor, got {type(g).__name__}"
-        if isinstance(e, torch.Tensor) and g.device != e.device:
-            return f"{name} is on {g.device}, but the inputs were on {e.device}"
-        g, e = to_numpy(g), to_numpy(e)
-        if g.shape != e.shape:
-            return f"{name} has shape {g.shape}, expected {e.shape}"
-        if not np.all(np.isfinite(g)) and np.all(np.isfinite(e)):
-            return f"{name} contains nan or inf (overflow?) where the reference is finite"
-        if not np.allclose(g, e, rtol=rtol, atol=atol):
-            error = np.abs(g.astype(np.float64) - e)
-            where = np.unravel_index(np.argmax(error), error.shape)
-            index = tuple(int(i) for i in where)
-            return (
-                f"{name} differs: largest error {error[where]:.3g} at index {index}"
-                f" (got {g[where]:.6g}, expected {e[where]:.6g})"
-            )
-    return None
-
-
-SHAPE_ERRORS = ("matmul", "mat1 and mat2", "not aligned", "size of tensor a", "broadcast")
-
-
-def explain(error: Exception) -> str:
-    """A hint for the errors students meet most, or nothing."""
-    text = str(error)
-    if isinstance(error, NotImplementedError):
-        return "\n  Hint: the function is still the stub; replace `raise NotImplementedError()`."
-    if isinstance(error, FloatingPointError | RuntimeWarning):
-        return "\n  Hint: an overflow; large |inputs| need a numerically stable formula."
-    if any(marker in text for marker in SHAPE_ERRORS):
-        return (
-            "\n  Hint: operands of incompatible shapes. In torch's layout W_ih is (G*H, I) and"
-            " W_hh is (G*H, H), so the products are x @ W_ih.T and h @ W_hh.T."
-        )
-    return ""
-
-
-def call(fn, case: Case, guarded: bool):
-    """Call ``fn`` on a deep copy of the case's arguments.
-
-    NumPy overflow and invalid operations raise (a naive sigmoid is a mistake to report);
-    other warnings are recorded and dropped, so they never reach stderr.
-    """
-    args = copy.deepcopy(case.args)
-    with (
-        warnings.catch_warnings(record=True),
-        np.errstate(over="raise", divide="raise", invalid="raise"),
-    ):
-        warnings.simplefilter("always")
-        if not guarded:
-            return fn(*args)
-        with forbid_delegation():
-            return fn(*args)
-
-
-def diagnose(check: Check, student, cases: Sequence[Case]) -> Mistake | None:
-    """The known mistake whose output equals the student's on every case, if any."""
-    for mistake in check.mistakes:
-        same = True
-        for case in cases:
-            try:
-                got = as_outputs(call(student, case, check.forbid), len(check.output_names))
-                wrong = as_outputs(call(mistake.fn, case, False), len(check.output_names))
-            except Exception:
-                same = False
-                break
-            if first_difference(got, wrong, check.output_names, case.dtype) is not None:
-                same = False
-                break
-        if same:
-            return mistake
-    return None
-
-
-def run_check(check: Check, student: Callable, cases: Sequence[Case]) -> None:
-    """Raise :class:`GradingError` with an actionable message, or print one success line.
-
-    Runs on one torch thread (restored afterwards): the cases are tiny, and on a busy
-    machine thread contention made them many times slower.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        _run_cases(check, student, cases)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_cases(check: Check, student: Callable, cases: Sequence[Case]) -> None:
-    if not callable(student):
-        raise GradingError(f"{check.name}: expected a function, got {type(student).__name__}")
-    for case in cases:
-        expected = as_outputs(call(check.reference, case, False), len(check.output_names))
-        try:
-            got = as_outputs(call(student, case, check.forbid), len(check.output_names))
-        except Delegated as error:
-            raise GradingError(f"{check.name}: {error}") from None
-        except GradingError:
-            raise
-        except Exception as error:  # noqa: BLE001 - any student error becomes feedback
-            raise GradingError(
-                f"{check.name} raised {type(error).__name__}: {error}\n  on case: {case.label}"
-                + explain(error)
-            ) from None
-        problem = first_difference(got, expected, check.output_names, case.dtype)
-        if problem is not None:
-            mistake = diagnose(check, student, cases)
-            if mistake is not None:
-                raise GradingError(
-                    f"{check.name}: your output matches a known mistake: {mistake.name}.\n"
-                    f"  Hint: {mistake.hint}"
-                )
-            raise GradingError(f"{check.name}: {problem}\n  on case: {case.label}")
-    dtypes = sorted({str(case.dtype) for case in cases}, reverse=True)
-    devices = sorted({case.device for case in cases})
-    print(
-        f"✓ {check.name}: all {len(cases)} cases match the reference "
-        f"({', '.join(dtypes)} on {', '.join(devices)})"
-    )
+    def raise_or_print(self) -> None:
+        """The notebook's behaviour: print the ✓ line, or raise :class:`GradingError`."""
+        if not self.passed:
+            __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
+            raise GradingError(self.message)
+        print(self.message)

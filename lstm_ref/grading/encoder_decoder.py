@@ -40,7 +40,9 @@ from lstm_ref.train import train
 
 from . import guard
 from .cases import devices
-from .core import SHAPE_ERRORS, Case, Check, GradingError, Mistake, run_check
+from .core import Case, Check, GradingError, Mistake
+from .exercise import run_check
+from .messages import SHAPE_ERRORS
 
 DTYPES = [torch.float64, torch.float32]
 

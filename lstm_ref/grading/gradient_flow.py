@@ -26,7 +26,8 @@ from lstm_ref.gradflow import seeded_input_gradient_norms
 from lstm_ref.numpy_ref import lstm_backward, lstm_forward
 
 from .cases import DTYPES, build_cases, cell_arrays, devices
-from .core import Case, Check, GradingError, Mistake, run_check
+from .core import Case, Check, GradingError, Mistake
+from .exercise import run_check
 
 # ---------------------------------------------------------------- 1. BPTT by hand
 

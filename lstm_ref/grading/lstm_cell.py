@@ -29,7 +29,8 @@ from lstm_ref.numpy_ref import GradCheckReport, grad_check, lstm_cell_backward, 
 from lstm_ref.numpy_ref import sigmoid as sigmoid_reference
 
 from .cases import DTYPES, HIDDEN_SHAPES, VISIBLE_SHAPES, build_cases, cell_arrays
-from .core import Case, Check, GradingError, Mistake, run_check
+from .core import Case, Check, GradingError, Mistake
+from .exercise import run_check
 
 # ---------------------------------------------------------------- exercise 1: sigmoid
 

@@ -23,7 +23,8 @@ import lstm_ref.nn as ref_nn
 from lstm_ref.tasks import make_windows, seasonal_series
 
 from .cases import DTYPES
-from .core import Case, Check, GradingError, Mistake, run_check
+from .core import Case, Check, GradingError, Mistake
+from .exercise import run_check
 
 # ---------------------------------------------------------------- 1. the forecaster
 

@@ -32,8 +32,10 @@ from lstm_ref.nn.cells import _CellBase
 from lstm_ref.nn.recurrent import RNNBase
 
 from .cases import HIDDEN_SHAPES, VISIBLE_SHAPES, build_cases, cell_arrays
-from .core import SHAPE_ERRORS, Case, Check, GradingError, Mistake, run_check
+from .core import Case, Check, GradingError, Mistake
+from .exercise import run_check
 from .guard import Delegated, forbid
+from .messages import SHAPE_ERRORS
 
 # ---------------------------------------------------------------- adapters for the checks
 
