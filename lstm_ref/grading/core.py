@@ -67,6 +67,9 @@ class Check:
             weighted sum L of the floating outputs.
         arg_names: names of the arguments, for the gradients' names ("∂L/∂W_ih").
         shape_hint: what to say when the student's code raises a shape error.
+        criterion: for outputs with no single right value (a trained model's forecasts):
+            ``criterion(case, got, expected) -> problem or None``, on lists of
+            :class:`~.values.Value`, replaces the comparison with the reference's outputs.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Check:
     arg_names: Sequence[str] = ()
     shape_hint: str = ""
     shared_mistakes: bool = True
+    criterion: Callable | None = None
 
     @property
     def all_output_names(self) -> list[str]:

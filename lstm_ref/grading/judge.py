@@ -82,9 +82,16 @@ def _close(g: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> bool:
     return bool(np.allclose(g.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol))
 
 
-def _first_difference(names, got: list[Value], exp: list[Value], dtype):
+def _first_difference(names, got: list[Value], exp: list[Value], dtype, check=None, case=None):
     if len(got) != len(exp):
         return f"expected {len(exp)} outputs, got {len(got)}", "values"
+    if check is not None and check.criterion is not None:
+        for name, g, e in zip(names, got, exp):
+            kind = _kind_problem(name, g, e)
+            if kind is not None:
+                return kind[0], "kind"
+        problem = check.criterion(case, got, exp)
+        return None if problem is None else (problem, "values")
     for name, g, e in zip(names, got, exp):
         problem = difference(name, g, e, dtype)
         if problem is not None:
@@ -105,7 +112,7 @@ def diagnose(check: Check, cases: Sequence[Case], got: list[Outcome],
     """(name, hint) of the known mistake that explains the student's outputs on every
     case, or None. Tries the output patterns that need no computation first."""
     names = check.all_output_names
-    problems = [_first_difference(names, g.values, e.values, c.dtype)
+    problems = [_first_difference(names, g.values, e.values, c.dtype, check, c)
                 for g, e, c in zip(got, expected, cases)]  # fmt: skip
     keys = {p[1] for p in problems if p is not None}
     metadata = [("kind", None), ("device", catalogue.DEVICE), ("dtype", catalogue.DTYPE),
@@ -169,7 +176,7 @@ def judge(check: Check, cases: Sequence[Case], got: list[Outcome], hidden: bool 
                            "", case.label)  # fmt: skip
     names = check.all_output_names
     for case, g, e in zip(cases, got, expected):
-        problem = _first_difference(names, g.values, e.values, case.dtype)
+        problem = _first_difference(names, g.values, e.values, case.dtype, check, case)
         if problem is None:
             continue
         named = diagnose(check, cases, got, expected)
