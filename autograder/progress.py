@@ -9,7 +9,9 @@ the cell that caused it:
 * before a cell runs, its fingerprint is appended to the file named by ``AUTOGRADER_CELLS``
   (one ``write`` per cell, so it survives the kernel's death);
 * a cell whose fingerprint is in ``AUTOGRADER_SKIP`` does not run: it raises instead, with
-  a message the feedback shows.
+  a message the feedback shows;
+* ``AUTOGRADER_CELL`` holds the fingerprint of the cell running now, so that a check
+  records its outputs under the test cell that called it (lstm_ref.grading.exercise).
 
 The worker reads the last fingerprint after a crash and grades again with that cell
 skipped. A student who writes these files can only make their own cells fail.
@@ -24,6 +26,7 @@ import hashlib
 import os
 
 RECORD = "AUTOGRADER_CELLS"
+CELL = "AUTOGRADER_CELL"
 SKIP = "AUTOGRADER_SKIP"
 STUB = (
     "raise RuntimeError('This cell stopped the grading when it ran: it killed the Python"
@@ -38,12 +41,21 @@ def fingerprint(source: str) -> str:
     return hashlib.sha256(source.strip().encode()).hexdigest()[:16]
 
 
+def code_fingerprint(source: str) -> str:
+    """A hash of a cell's code alone: blind to comments and blank lines, so a test cell
+    that nbgrader restored with a comment on top keeps the fingerprint of its source."""
+    lines = [line.rstrip() for line in source.splitlines()]
+    code = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return fingerprint("\n".join(code))
+
+
 def load_ipython_extension(shell) -> None:
     record = os.environ.get(RECORD)
     skip = set(filter(None, os.environ.get(SKIP, "").split(",")))
 
     def guard(lines: list[str]) -> list[str]:
         key = fingerprint("".join(lines))
+        os.environ[CELL] = code_fingerprint("".join(lines))
         if record:
             fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -24,14 +23,17 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from . import progress
+from lstm_ref.grading.exercise import RECORD
+
+from . import feedback, progress
 from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
 from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
+from .verdicts import judge_cells, test_calls
 
 KERNEL = "kernel"  # the kernel's own writable folder (HOME, TMPDIR, sockets) in a submission's
+RECORDS = "records"  # where, inside it, the checks write the student's outputs
 MAX_SKIPPED = 5  # cells skipped for stopping nbgrader, before giving up
-MISTAKE = re.compile(r"matches a known mistake: (.+?)\.\s*(?:\\n|\n|$)")
 
 
 @dataclass
@@ -75,9 +77,14 @@ def grade_one(
             shutil.copy(fonts, env["MPLCONFIGDIR"])
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
-        env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: ""}
+        env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: "",
+                RECORD: str(root / KERNEL / RECORDS)}  # fmt: skip
         with _environment(env), Watchdog(limits.timeout) as watchdog:
             log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
+        verdicts = _judge(root, sources)  # the grades, decided here from the records
+        if log is None:
+            feedback.record_verdicts(root, assignment, submission.student, verdicts)
+            log = _feedback(root, assignment, submission.student)
         if watchdog.fired:
             result.status = "timeout"
             result.reason = f"grading stopped after {limits.timeout:g} s (an endless loop?)"
@@ -87,6 +94,7 @@ def grade_one(
             result.status = "crashed"
             result.reason = _skipped_reason(killers, submission)
         _collect(root, assignment, submission.student, result)
+        _apply(verdicts, sources, result)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         result.seconds = time.perf_counter() - start
@@ -94,13 +102,43 @@ def grade_one(
 
 
 def _autograde(root: Path, assignment: str, student: str) -> str | None:
-    """nbgrader's autograde and feedback, in this process; None, or the log on failure."""
-    api = course_api(root)
-    for step in (api.autograde, api.generate_feedback):
-        outcome = step(assignment, student, force=True)
-        if not outcome["success"]:
-            return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
+    """nbgrader's autograde, in this process; None, or the log on failure."""
+    shutil.rmtree(root / KERNEL / RECORDS, ignore_errors=True)  # only this run's records
+    (root / KERNEL / RECORDS).mkdir()
+    outcome = course_api(root).autograde(assignment, student, force=True)
+    if not outcome["success"]:
+        return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
     return None
+
+
+def _feedback(root: Path, assignment: str, student: str) -> str | None:
+    """nbgrader's feedback, from notebooks that show the verdicts and no hidden tests."""
+    folder = root / "autograded" / student / assignment
+    with feedback.for_students(folder.glob("*.ipynb"), root):
+        outcome = course_api(root).generate_feedback(assignment, student, force=True)
+    if not outcome["success"]:
+        return f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
+    return None
+
+
+def _judge(root: Path, sources: dict[str, bytes]) -> dict[str, dict]:
+    """notebook -> grade_id -> verdict, from the recorded outputs (runs no student code)."""
+    return {name: judge_cells(test_calls(source), root / KERNEL / RECORDS)
+            for name, source in sources.items()}  # fmt: skip
+
+
+def _apply(verdicts: dict[str, dict], sources: dict[str, bytes], result: Result) -> None:
+    """The judged cells' scores and messages replace whatever nbgrader saw in the kernel."""
+    for name, cells in verdicts.items():
+        points = feedback.points(sources[name])
+        for grade_id, verdict in cells.items():
+            result.scores[grade_id] = (points[grade_id] if verdict.passed else 0.0,
+                                       points[grade_id])  # fmt: skip
+            if verdict.passed:
+                result.messages.pop(grade_id, None)
+            else:
+                result.messages[grade_id] = verdict.message
+            result.mistakes += verdict.mistakes
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,13 +293,13 @@ def _collect(root: Path, assignment: str, student: str, result: Result) -> None:
 
 
 def _read_messages(path: Path, result: Result) -> None:
+    """Errors of the student's own cells (test cells' messages come from the verdicts)."""
     notebook = nbformat.read(path, as_version=4)
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
+        key = meta.get("grade_id", f"cell {index}")
         for output in cell.get("outputs", []):
-            if output.output_type == "error":  # test cells, and the student's own cells
-                text = f"{output.ename}: {output.evalue}"
-                result.messages[meta.get("grade_id", f"cell {index}")] = text[:500]
-                result.mistakes += MISTAKE.findall(text) if meta.get("grade") else []
+            if output.output_type == "error" and key not in result.messages:
+                result.messages[key] = f"{output.ename}: {output.evalue}"[:500]

@@ -23,7 +23,6 @@ from autograder import grading
 from autograder.course import REPO
 from autograder.sandbox import Limits
 from autograder.submissions import collect
-from autograder.tamper import find_tampering
 from tests.conftest import NO_CUDA
 from tests.support.klass import fill, write_submission
 
@@ -35,6 +34,30 @@ SOLUTION = {
     if cell.metadata.get("nbgrader", {}).get("solution")
 }
 NO_BIAS = "def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    return np.tanh(x @ W_ih.T + h @ W_hh.T)"
+HIJACK = """\
+import lstm_ref.grading.exercise as ex
+from lstm_ref.grading import Verdict
+ex.Exercise.judge = lambda self, outcomes, hidden=False: Verdict(True, "✓ all good")
+"""
+FORGE = """
+import os, glob, numpy as np
+class Boom:
+    def __reduce__(self):
+        return (os.system, ("touch " + {outside!r},))
+for path in glob.glob(os.path.join(os.environ.get("LSTM_REF_RECORD", "."), "*rnn_step*")):
+    with open(path, "wb") as f:
+        np.savez(f, meta=np.array([Boom()], dtype=object))
+"""
+HONEST = """\
+import warnings, random
+import matplotlib.pyplot as plt
+import torch
+np.random.seed(0); random.seed(0); torch.manual_seed(0)
+helpers = [name for name, value in globals().items() if callable(value)]
+print(len(helpers), sorted(vars(np))[:1])
+warnings.warn("just a warning")
+plt.plot([0, 1], [1, 0]); plt.show()
+"""
 SANDBOXED = shutil.which("bwrap") is not None
 LIMITS = Limits(timeout=25, cell_timeout=8)  # the course's 30 s per cell, shortened for tests
 pytestmark = pytest.mark.grading
@@ -57,8 +80,17 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
                    "ctypes.string_at(0)"}, {}, (2, "crashed")),  # a segfault
         "grace": ({**S}, {"lstm_ref.py": "raise SystemExit('shadowed')"}, (5, "graded")),
         "heidi": ({"rnn_step": "def rnn_step(:"}, {}, (0, "graded")),  # syntax error
-        "ivan": ({**S, "rnn_step": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
-                  + S["rnn_step"]}, {}, (0, "tampering")),  # fmt: skip
+        # wrong code behind monkeypatches of the comparison and of the judge itself: the
+        # kernel's own check is fooled, the grade (judged outside the kernel) is not
+        "ivan": ({**S, "rnn_step": "import numpy as xp\nxp.allclose = lambda *a, **k: True\n"
+                  + NO_BIAS}, {}, (3, "graded")),
+        "ines": ({**S, "rnn_step": HIJACK + NO_BIAS}, {}, (3, "graded")),
+        # forges the record of the test cell above it with a pickle that would run code
+        "nina": ({**S, "jacobian_norms": S["jacobian_norms"] + FORGE.format(outside=str(
+                  outside) + ".pickle")}, {}, (3, "graded")),
+        # honest code that an older scan refused: helper cells over globals() and vars(),
+        # extra imports, prints, warnings, plots, seeds
+        "olivia": ({**S, "rnn_step": HONEST + S["rnn_step"]}, {}, (5, "graded")),
         "mallory": ({**S, "rnn_step": "big = np.ones(750_000_000)\n" + S["rnn_step"]}, {},
                     (3, "graded")),  # 6 GB against a 4 GB cap: costs only its own exercise
         "oscar": ({**S, "jacobian_norms": S["jacobian_norms"] + "\nprint('x\\n' * 10**6)"}, {},
@@ -122,7 +154,10 @@ def test_reasons_name_what_happened(graded_class):
     assert "could not go past: rnn_step (the Python kernel died" in results["frank"].reason
     assert "could not go past: jacobian_norms" in results["sybil"].reason
     assert "killed the Python kernel" in results["sybil"].messages["jacobian_norms"]
-    assert "np.allclose" in results["ivan"].reason
+    assert "the biases are left out" in results["ivan"].mistakes
+    assert "the biases are left out" in results["ines"].mistakes
+    assert "could not be read" in results["nina"].messages["test_rnn_step"]
+    assert not Path(str(graded_class["outside"]) + ".pickle").exists()  # never unpickled
     assert any("lstm_ref.py" in item for item in results["grace"].ignored)
     assert "MemoryError" in results["mallory"].messages.get("rnn_step", "")
     if SANDBOXED:  # without bubblewrap nothing stops the write: the README says so
@@ -156,8 +191,8 @@ def test_report_counts_scores_and_diagnosed_mistakes(graded_class):
     results = graded_class["results"].values()
     mean = sum(r.scores.get("test_rnn_step", (0, 0))[0] for r in results) / len(results)
     assert f"| test_rnn_step | 2 | {mean:.2f} |" in text
-    assert "| the biases are left out | test_rnn_step | 1 |" in text
-    assert "| tampering | 1 |" in text and "| crashed | 3 |" in text
+    assert "| the biases are left out | test_rnn_step | 3 |" in text  # dave, ivan, ines
+    assert "| crashed | 3 |" in text and "tampering" not in text
     assert figure.stat().st_size > 5_000
 
 
@@ -243,26 +278,6 @@ def test_collect_reads_every_layout_and_refuses_hostile_names(tmp_path):
     assert set(found) == {"amy", "bo", "cy", "di", "ed"}
     assert all(found[s].notebooks == {NB: nb} for s in ("amy", "bo", "cy", "di"))
     assert found["ed"].notebooks == {} and "lstm_ref.py" in found["ed"].ignored[0]
-
-
-@pytest.mark.parametrize(
-    "code",
-    ["check_rnn_step = lambda f, hidden=False: None",
-     "import numpy as np\nnp.allclose = lambda *a, **k: True",
-     "import torch\nsetattr(torch, 'allclose', lambda *a, **k: True)",
-     "import lstm_ref.grading.core as c\nc.first_difference = lambda *a: None",
-     "from lstm_ref.grading import rnn_limits",
-     "def f():\n    pass\nf.__code__ = (lambda: 0).__code__",
-     "import sys\nsys.modules['lstm_ref'] = None",
-     "exec('import numpy')"],
-)  # fmt: skip
-def test_tampering_is_found_before_anything_runs(code):
-    assert find_tampering(nbformat.writes(fill(A, {"rnn_step": code})).encode())
-
-
-@pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*/*.ipynb")), ids=str)
-def test_no_solution_looks_like_tampering(path):
-    assert find_tampering(path.read_bytes()) is None
 
 
 def test_sandbox_confines_writes_memory_and_time(tmp_path):

@@ -14,6 +14,7 @@ does can change a grade.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,11 +22,23 @@ import numpy as np
 
 # (rtol, atol) by the dtype of the inputs: loose enough for any correct formulation
 # (separate matrices, loops, another order of operations), tight enough for any mistake.
+WIDTH = 82  # nbgrader validate cuts lines past 87 characters, after its 4-space indent
 TOLERANCE = {np.dtype("float64"): (1e-7, 1e-9), np.dtype("float32"): (2e-4, 2e-5)}
 
 
 class GradingError(AssertionError):
-    """A check failed; the message is written for the student."""
+    """A check failed; the message is written for the student.
+
+    In Jupyter the error shows as its message alone, wrapped to fit ``nbgrader validate``'s
+    lines: no frames of the grading code, no paths (IPython's ``_render_traceback_``).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"{type(self).__name__}:"]
+        for line in str(self).splitlines():
+            indent = line[: len(line) - len(line.lstrip())] + "  "
+            lines += textwrap.wrap(line, WIDTH, subsequent_indent=indent) or [""]
+        return lines
 
 
 @dataclass(frozen=True)
