@@ -80,6 +80,8 @@ class Check:
             weighted sum L of the floating outputs.
         arg_names: names of the arguments, for the gradients' names ("∂L/∂W_ih").
         shape_hint: what to say when the student's code raises a shape error.
+        hints: this exercise's own hint for a shared mistake ("dtype", "device",
+            "gradient"), where the catalogue's general one does not fit.
         criterion: for outputs with no single right value (a trained model's forecasts):
             ``criterion(case, got, expected) -> problem or None``, on lists of
             :class:`~.values.Value`, replaces the comparison with the reference's outputs.
@@ -95,6 +97,7 @@ class Check:
     shape_hint: str = ""
     shared_mistakes: bool = True
     criterion: Callable | None = None
+    hints: dict[str, str] = field(default_factory=dict)  # "dtype", "device", "gradient"
 
     @property
     def all_output_names(self) -> list[str]:

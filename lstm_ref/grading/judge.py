@@ -75,6 +75,8 @@ def difference(name: str, got: Value, exp: Value, dtype: np.dtype) -> tuple[str,
                 f"(got {g64[where]:.6g}, expected {e64[where]:.6g})"), "values"  # fmt: skip
     if got.dtype in FLOATS and exp.dtype in FLOATS and got.dtype != exp.dtype:
         return f"{name} is {got.dtype}, but the inputs were {exp.dtype}", "dtype"
+    if exp.dtype == "bool" and got.dtype != "bool" and exp.kind in ("ndarray", "tensor"):
+        return f"{name} holds {got.dtype} numbers; it should hold booleans (True/False)", "values"
     return None
 
 
@@ -122,9 +124,9 @@ def diagnose(check: Check, cases: Sequence[Case], got: list[Outcome],
             if mistake is None:  # the kind message says which kind is wrong
                 first = next(p for p in problems if p is not None)
                 return first[0], _kind_hint(first[0])
-            return mistake
+            return mistake[0], check.hints.get(key, mistake[1])
     if "gradient" in keys and keys <= {"gradient", "dtype"}:
-        return catalogue.CUT_GRADIENT
+        return catalogue.CUT_GRADIENT[0], check.hints.get("gradient", catalogue.CUT_GRADIENT[1])
     tolerances = _tolerances(cases)
     count = len(check.output_names)  # mistakes are recognised by the outputs, not gradients
     got_values = [g.values[:count] for g in got]
