@@ -354,3 +354,52 @@ def test_a_submission_earns_the_same_score_on_cpu_and_on_gpu(tmp_path, monkeypat
     assert scores["cuda"] == scores["cpu"]
     assert {s: total for s, (total, _) in scores["cpu"].items()} == {"alice": 5, "carol": 2,
                                                                        "dave": 3}  # fmt: skip
+
+
+def test_feedback_shows_the_verdict_not_the_hidden_tests_or_paths(graded_class):
+    ws = graded_class["workspace"]
+    html = (ws / "feedback" / "dave" / A / f"{A}.html").read_text()
+    assert "the biases are left out" in html and "Hint:" in html
+    assert "HIDDEN TESTS" not in html and "hidden=True" not in html
+    assert "grade-dave-" not in html and str(REPO) not in html and "site-packages" not in html
+    instructor = nbformat.read(ws / "autograded" / "dave" / A / NB, as_version=4)
+    assert any("hidden=True" in cell.source for cell in instructor.cells)
+
+
+def test_the_autograded_notebook_shows_the_graders_verdict_not_the_kernels(graded_class):
+    """ines replaced the judge in her kernel, so her kernel printed a ✓; the notebook the
+    instructor and the feedback see carries the grader's verdict instead."""
+    notebook = nbformat.read(graded_class["workspace"] / "autograded" / "ines" / A / NB, 4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                == "test_rnn_step")  # fmt: skip
+    text = "".join(o.get("evalue", "") + o.get("text", "") for o in cell.outputs)
+    assert "the biases are left out" in text and "all good" not in text
+
+
+def test_plain_nbgrader_autograde_gives_the_same_scores(graded_class, tmp_path):
+    """The checks judge in the kernel under plain nbgrader: for honest submissions (no
+    tricks aimed at the kernel) the scores equal the grader's."""
+    from autograder.course import create_workspace
+
+    honest = ["alice", "bob", "carol", "dave", "heidi", "judy", "olivia"]
+    ws = create_workspace(tmp_path / "plain", [A])
+    ws.nbgrader("generate_assignment", A, "--force")
+    for student in honest:
+        ws.nbgrader("db", "student", "add", student)
+        ws.submit(student, A, graded_class["root"] / "submissions" / student / A / NB)
+    ws.nbgrader("autograde", A, "--force")
+    plain = {student: score for student, (score, _) in ws.scores(A).items()}
+    assert plain == {s: graded_class["results"][s].total for s in honest}
+
+
+def test_nbgrader_validate_prints_the_whole_diagnosis(tmp_path):
+    """nbgrader validate cuts lines past 87 characters: the message is wrapped to fit."""
+    path = tmp_path / NB
+    nbformat.write(fill(A, {**SOLUTION, "rnn_step": NO_BIAS}), str(path))
+    command = [sys.executable, "-m", "nbgrader", "validate", str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
+                         timeout=600).stdout  # fmt: skip
+    flat = " ".join(out.split())
+    assert "your output matches a known mistake: the biases are left out." in flat
+    assert "Hint: torch's layout has two bias vectors, b_ih and b_hh; add both." in flat
+    assert "Traceback" not in out and "lstm_ref/grading" not in out
