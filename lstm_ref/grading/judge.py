@@ -66,7 +66,7 @@ def difference(name: str, got: Value, exp: Value, dtype: np.dtype) -> tuple[str,
     if not np.all(np.isfinite(g64)) and np.all(np.isfinite(e64)):
         return f"{name} contains nan or inf where the reference is finite (overflow?)", "values"
     if not np.allclose(g64, e64, rtol=rtol, atol=atol, equal_nan=True):
-        error = np.abs(g64 - e64)
+        error = np.asarray(np.abs(g64 - e64))
         error[~np.isfinite(error)] = np.inf
         where = np.unravel_index(np.argmax(error), error.shape) if error.ndim else ()
         index = tuple(int(i) for i in where)
