@@ -12,6 +12,7 @@ holds the share of bugs named by their actual mistake to at least 90%.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,9 +37,10 @@ class Bug:
 
 def unguarded(exercise: Exercise) -> Exercise:
     """The exercise with delegation allowed: for running its own mistakes as students."""
-    parts = [dataclasses.replace(p, check=dataclasses.replace(p.check, forbid=False))
-             for p in exercise.parts]  # fmt: skip
-    return Exercise(exercise.name, parts)
+    unguarded = copy.copy(exercise)  # keeps a subclass's own run() and judge()
+    unguarded.parts = [dataclasses.replace(p, check=dataclasses.replace(p.check, forbid=False))
+                       for p in exercise.parts]  # fmt: skip
+    return unguarded
 
 
 def verdict(exercise: Exercise, student, hidden: bool = False) -> Verdict:
