@@ -92,6 +92,8 @@ def swapped_state(reference: Callable, position: int) -> Mistake:
     """The state pair at ``position`` unpacked as (c, h) instead of (h, c)."""
 
     def fn(*args):
+        if len(args[position]) != 2:  # a GRU's (h,): nothing to swap
+            return reference(*args)
         h, c = args[position]
         return reference(*_replace(args, {position: (c, h)}))
 
