@@ -928,10 +928,12 @@ def test_references_follow_the_inputs_dtype(check):
 
 # ================================================================ the corpus
 
+torch_cell_compiled = torch.compile(torch_cell_per_gate)  # correct, compiled
+
 CORRECT = {
     check_sigmoid: [sigmoid_masks, sigmoid_logaddexp, stable_sigmoid],
     check_lstm_cell_forward: [cell_per_gate, cell_hx_loop],
-    check_lstm_cell_torch: [torch_cell_per_gate, torch_cell_hx],
+    check_lstm_cell_torch: [torch_cell_per_gate, torch_cell_hx, torch_cell_compiled],
     check_lstm_forward: [sequence_loop, sequence_projected, sequence_unbind],
     check_lstm_cell_backward: [backward_per_gate, backward_einsum],
     check_grad_check_lstm_cell: [grad_check_vdot, grad_check_zip],

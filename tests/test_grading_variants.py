@@ -464,8 +464,10 @@ def count_no_directions(input_size, hidden_size, num_layers, bias, bidirectional
     return 4 * H * ((input_size + H + b) + (num_layers - 1) * (D * H + H + b))
 
 
+gru_cell_compiled = torch.compile(gru_cell_split)  # correct, and compiled: runs as written
+
 CORRECT = {
-    check_gru_cell: [gru_cell_split, gru_cell_loop, gru_cell_printing],
+    check_gru_cell: [gru_cell_split, gru_cell_loop, gru_cell_printing, gru_cell_compiled],
     check_peephole_lstm_cell: [peephole_diag, peephole_split],
     check_bidirectional: [bidirectional_indexed, bidirectional_flipped],
     check_stacked_lstm: [stacked_with_layer, stacked_own_cell],

@@ -23,12 +23,15 @@ def call(fn: Callable, case: Case, guarded: bool):
     """``fn`` on a deep copy of the case's arguments.
 
     NumPy overflow and invalid operations raise (a naive sigmoid is a mistake to report);
-    other warnings are recorded and dropped, so they never reach stderr.
+    other warnings are recorded and dropped, so they never reach stderr. Code wrapped in
+    ``torch.compile`` runs as written, eagerly: compiling it again for every case's shape
+    and dtype took minutes, past a test cell's time limit, for the same numbers.
     """
     args = copy.deepcopy(case.args)
     with (
         warnings.catch_warnings(record=True),
         np.errstate(over="raise", divide="raise", invalid="raise"),
+        torch.compiler.set_stance("force_eager"),
     ):
         warnings.simplefilter("always")
         if not guarded:
