@@ -301,5 +301,5 @@ def _read_messages(path: Path, result: Result) -> None:
         meta = cell.metadata.get("nbgrader", {})
         key = meta.get("grade_id", f"cell {index}")
         for output in cell.get("outputs", []):
-            if output.output_type == "error" and key not in result.messages:
+            if output.output_type == "error":  # the last error: nbgrader's, after a timeout
                 result.messages[key] = f"{output.ename}: {output.evalue}"[:500]
