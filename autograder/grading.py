@@ -128,11 +128,19 @@ def prepare(root: Path, assignment: str) -> Workspace:
 
 
 def _warm_up() -> None:
-    """Import nbgrader in a worker before its first submission arrives."""
+    """Import nbgrader and every check in a worker before its first submission arrives:
+    the judging code is then loaded before any student code has run on this machine."""
+    import importlib
+    import pkgutil
+
     import nbgrader.apps  # noqa: F401
+
+    import lstm_ref.grading
 
     from .worker import font_cache
 
+    for module in pkgutil.walk_packages(lstm_ref.grading.__path__, "lstm_ref.grading."):
+        importlib.import_module(module.name)
     fast_gradebooks()
     font_cache()
 
