@@ -7,14 +7,23 @@ that a cell which kills the kernel can be found and skipped.
 """
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from autograder.sandbox import apply_limits, confine, limits_from_environment
 
 
 def main(argv: list[str]) -> None:
     workdir, memory_mb, file_mb, sandbox = limits_from_environment()
+    os.environ["PWD"] = os.getcwd()  # not the instructor's folder the worker started in
+    os.environ.pop("OLDPWD", None)
     apply_limits(memory_mb, file_mb)
+    if "-f" in argv:  # the connection file may sit in a folder the sandbox empties (/tmp)
+        index = argv.index("-f") + 1
+        copy = Path(workdir) / "connection.json"
+        shutil.copyfile(argv[index], copy)
+        argv = [*argv[:index], str(copy), *argv[index + 1 :]]
     command = [sys.executable, "-m", "ipykernel_launcher", *argv,
                "--IPKernelApp.extra_extensions=autograder.progress",
                "--HistoryManager.enabled=False"]  # fmt: skip

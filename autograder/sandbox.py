@@ -28,6 +28,7 @@ import glob
 import os
 import resource
 import shutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Limits:
     file_mb: int = 256  # largest file it may write
     sandbox: str = "auto"  # "auto": bwrap when installed; "bwrap"; "none"
     cell_timeout: int | None = None  # seconds per cell; None: nbgrader_config.py's
+    hide: tuple[str, ...] = ()  # folders the kernel must not read (the workspace, the class)
 
     def resolved_sandbox(self) -> str:
         """ "bwrap" or "none", warning when "auto" finds no bwrap."""
@@ -67,20 +69,53 @@ def apply_limits(memory_mb: int, file_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault leaves no core file
 
 
+REPO = Path(__file__).resolve().parents[1]
+# where other people's files live: empty inside the sandbox (other students' submissions,
+# gradebooks, an instructor's home); what the kernel needs from them is bound back
+PRIVATE = ("/tmp", "/var/tmp", "/home", "/root", "/mnt", "/media", "/srv", "/run/user")
+HIDE = f"{ENV}HIDE"  # more folders to empty, os.pathsep-separated (the workspace, the class)
+
+
+def _hiding() -> list[str]:
+    """bwrap arguments that empty each private folder (and blank a private file, a zip)."""
+    extra = [p for p in os.environ.get(HIDE, "").split(os.pathsep) if p]
+    args = []
+    for path in dict.fromkeys(str(Path(p).resolve()) for p in (*PRIVATE, REPO, *extra)):
+        if Path(path).is_dir():
+            args += ["--tmpfs", path]
+        elif Path(path).is_file():
+            args += ["--ro-bind", "/dev/null", path]
+    return args
+
+
+def _needed() -> list[str]:
+    """What a kernel reads: Python, the environment's packages, and the course's code."""
+    paths = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+             REPO / "lstm_ref", REPO / "autograder"]  # fmt: skip
+    return [str(Path(p).resolve()) for p in dict.fromkeys(map(str, paths)) if Path(p).exists()]
+
+
 def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = ()) -> list[str]:
-    """``command`` in bubblewrap: read-only everywhere but ``workdir`` and the folders
-    ``also``; no network; its own process namespace, so nothing it starts outlives it."""
+    """``command`` in bubblewrap: read-only, with the private folders of the machine
+    emptied (:data:`PRIVATE`, the repository, ``AUTOGRADER_HIDE``) but Python and the course's
+    code; writable only in ``workdir`` and the folders ``also``; no capabilities, even as
+    root; no network; its own process namespace, so nothing it starts outlives it."""
     if sandbox != "bwrap":
         return command
+    hide = _hiding()
+    needed = []
+    for folder in _needed():
+        needed += ["--ro-bind", folder, folder]
     binds = []
     for folder in dict.fromkeys(str(Path(f).resolve()) for f in (workdir, *also)):
         binds += ["--bind", folder, folder]
     gpus = []  # a GPU machine grades on its GPU: NVIDIA's device files, after the new /dev
     for device in sorted(glob.glob("/dev/nvidia*")):
         gpus += ["--dev-bind", device, device]
-    return [shutil.which("bwrap"), "--ro-bind", "/", "/", *binds, "--dev", "/dev", *gpus,
-            "--proc", "/proc", "--unshare-ipc", "--unshare-net", "--unshare-pid",
-            "--new-session", "--die-with-parent", *command]  # fmt: skip
+    return [shutil.which("bwrap"), "--ro-bind", "/", "/", *hide, *needed, *binds,
+            "--dev", "/dev", *gpus, "--proc", "/proc", "--cap-drop", "ALL",
+            "--unshare-ipc", "--unshare-net", "--unshare-pid", "--new-session",
+            "--die-with-parent", *command]  # fmt: skip
 
 
 def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
@@ -90,16 +125,22 @@ def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     env = {}
     for name, sub in [("HOME", "home"), ("TMPDIR", "tmp"), ("JUPYTER_RUNTIME_DIR", "runtime"),
                       ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib"),
-                      ("JUPYTER_PATH", "jupyter")]:  # fmt: skip
+                      ]:  # fmt: skip
         (workdir / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(workdir / sub)
-    env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    # the kernelspec lies outside what the kernel may write: a kernel that rewrote it would
+    # have the next kernel (after a crash) start outside the sandbox
+    env["JUPYTER_PATH"] = str(workdir.parent / "kernelspec")
+    Path(env["JUPYTER_PATH"]).mkdir(parents=True, exist_ok=True)
+    # the inline backend, as in Jupyter: plots are kept in the outputs, so feedback shows them
+    env.update(MPLBACKEND="module://matplotlib_inline.backend_inline", PYTHONDONTWRITEBYTECODE="1")
     # one thread per kernel: workers grade side by side, one core each (no oversubscription)
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env[f"{ENV}WORKDIR"] = str(workdir)
     env[f"{ENV}MEMORY_MB"] = str(limits.memory_mb)
     env[f"{ENV}FILE_MB"] = str(limits.file_mb)
     env[f"{ENV}SANDBOX"] = limits.resolved_sandbox()
+    env[HIDE] = os.pathsep.join(limits.hide)
     return env
 
 

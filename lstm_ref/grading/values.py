@@ -120,6 +120,9 @@ def save(path: Path, outcomes: list[list[Outcome]]) -> None:
 def load(path: Path) -> list[list[Outcome]]:
     """Read what :func:`save` wrote. Raises ValueError for anything else (never unpickles)."""
     with np.load(path, allow_pickle=False) as data:
+        unpacked = sum(info.file_size for info in data.zip.infolist())
+        if unpacked > 8 * MAX_ELEMENTS + (1 << 20):  # refused before anything is unpacked
+            raise ValueError(f"the record unpacks to {unpacked} bytes, more than any answer")
         meta = json.loads(str(data["meta"]))
         if not isinstance(meta, list):
             raise ValueError("the record holds no list of parts")
