@@ -7,10 +7,12 @@ validate   check that every solution earns full marks and every release earns ze
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from . import commands
+from .export import FORMATS, export
 from .sandbox import Limits
 
 
@@ -24,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("grade", help="autograde a class in parallel")
     g.add_argument("assignment")
     g.add_argument("--submissions", required=True, type=Path, help="folder or zip")
+    g.add_argument("--roster", type=Path, help="CSV of the class: id, and optionally lms_id, "
+                   "email, first_name, last_name (maps LMS ids; lists who submitted nothing)")
     g.add_argument(
         "--workspace",
         type=Path,
@@ -41,12 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     g.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto")
+    for command in (g, e := sub.add_parser("export", help="grades of a graded workspace, "
+                                           "for an LMS (canvas, moodle) or nbgrader")):  # fmt: skip
+        command.add_argument("--format", choices=FORMATS, default="course",
+                             help="also write the grades as Canvas's gradebook import, Moodle's "
+                             "grading worksheet or nbgrader's export (default: the course CSV)")
+        command.add_argument("--column", help="the LMS's name of the assignment column, e.g. "
+                             "'Chapter 2 (12345)' from a Canvas gradebook export")  # fmt: skip
+    e.add_argument("assignment")
+    e.add_argument("--workspace", type=Path, default=g.get_default("workspace"),
+                   help="the workspace that grade wrote")  # fmt: skip
     r = sub.add_parser("report", help="score distribution and common mistakes")
     r.add_argument("assignment")
     r.add_argument("--workspace", type=Path, default=Path("grading"))
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "export":
+        print(f"wrote {export(args.workspace, args.assignment, args.format, args.column)}")
+        return 0
     if args.command == "report":
         from .report import report
 
@@ -58,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path.relative_to(commands.REPO)}")
         return 0
     ok = True
-    for assignment, scores in commands.validate(args.assignments or None).items():
+    for assignment, scores in commands.validate(args.assignments or None,
+                                                progress=True).items():
         solution, maximum = scores["solution"]
         blank = scores["release"][0]
         good = solution == maximum and blank == 0
@@ -77,14 +95,25 @@ def _grade(args) -> int:
         sandbox=args.sandbox,
         cell_timeout=args.cell_timeout,
     )
-    results = grade(args.assignment, args.submissions, args.workspace,
+    results = grade(args.assignment, args.submissions, args.workspace, roster=args.roster,
                     scheduler=args.scheduler, workers=args.workers, limits=limits)  # fmt: skip
+    collection = args.workspace / "results" / args.assignment / "_collection.json"
+    notes = json.loads(collection.read_text())
     for r in results:
         maximum = sum(m for _, m in r.scores.values())
-        note = f"  ({r.status}: {r.reason})" if r.status != "graded" else ""
+        note = f"  ({r.status}: {r.reason})" if r.status != "graded" or r.reason else ""
         print(f"{r.student:20s} {r.total:5g}/{maximum:g}{note}")
+        said = [n for n in notes["notes"].get(r.student, []) if not n.endswith("superseded")]
+        for line in [f"left out: {i}" for i in r.ignored] + said:  # superseded: in ignored
+            print(f"{'':22s}{line}")
+    for line in notes["unplaced"]:
+        print(f"not graded, no student's: {line}")
+    if notes["missing"]:
+        print(f"on the roster, submitted nothing: {', '.join(notes['missing'])}")
     print(f"wrote {args.workspace / f'grades-{args.assignment}.csv'} and feedback/ for "
-          f"{len(results)} submissions")  # fmt: skip
+          f"{len(results)} submissions; what was left out is in {collection}")  # fmt: skip
+    if args.format != "course":
+        print(f"wrote {export(args.workspace, args.assignment, args.format, args.column)}")
     return 0
 
 

@@ -4,13 +4,21 @@
   nbgrader's feedback and the Formgrader show them) and into each test cell's output in
   the autograded notebook, replacing whatever the student's kernel printed there.
 * :func:`for_students` makes the autograded notebooks fit for a student while nbgrader
-  renders the feedback: no hidden tests in the test cells, and no paths of the grading
-  machine in any traceback. The instructor's copies are put back afterwards.
+  renders the feedback: no hidden tests in the test cells, no paths of the grading
+  machine in any traceback, and each interactive widget replaced by a note (the page has
+  no kernel to drive it; left in, it renders blank with a script error). The instructor's
+  copies are put back afterwards, and the feedback HTML is made to work off-line
+  (:func:`offline`): nbgrader's template loads MathJax 2 from a CDN, so off-line the math
+  stays raw LaTeX. Each page gets MathJax 3 inlined instead (the copy the course's site
+  serves, from sphinx-mathjax-offline; its SVG output needs no font files), so a single
+  HTML file, as nbgrader's release_feedback or an LMS hands it to a student, is complete.
+  Plots are in the page already, as data: URIs (the graded kernel's inline backend).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import warnings
 from collections.abc import Iterable
@@ -23,6 +31,15 @@ from lstm_ref.grading.core import GradingError
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
                     re.DOTALL | re.MULTILINE)  # fmt: skip
 PATH = re.compile(r"(?:/[\w.+@-]+)+/([\w.+@-]+)")  # an absolute path: keep its last part
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "An interactive widget was here; open the notebook in Jupyter to use it."
+MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL)
+MATHJAX_CONFIG = """<script>
+window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+                        displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+                        processEscapes: true, processEnvironments: true, tags: "ams"},
+                  svg: {fontCache: "global"}};
+</script>"""
 
 
 def points(source: bytes) -> dict[str, float]:
@@ -72,13 +89,52 @@ def student_view(notebook: nbformat.NotebookNode, root: Path) -> nbformat.Notebo
             continue
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = HIDDEN.sub("", cell.source).rstrip()
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
+        for index, output in enumerate(cell.get("outputs", [])):
+            if WIDGET in output.get("data", {}):
+                cell.outputs[index] = _widget_note()
+            elif output.output_type == "error":
                 output.traceback = [_no_paths(line, root) for line in output.traceback]
                 output.evalue = _no_paths(output.evalue, root)
             elif output.output_type == "stream":
                 output.text = _no_paths(output.text, root)
+            elif "text/plain" in output.get("data", {}):
+                output.data["text/plain"] = _no_paths(output.data["text/plain"], root)
+    notebook.metadata.pop("widgets", None)  # saved widget state: nothing left to show it
     return notebook
+
+
+def _widget_note() -> nbformat.NotebookNode:
+    html = f'<p class="autograder-widget-note"><em>{WIDGET_NOTE}</em></p>'
+    return nbformat.v4.new_output("display_data", data={"text/html": html,
+                                                        "text/plain": WIDGET_NOTE})
+
+
+@functools.lru_cache(maxsize=1)
+def mathjax_script() -> str:
+    """MathJax 3 (TeX input, SVG output, every TeX extension) as one inline <script>."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    folders = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    for folder in folders:
+        path = folder / "static" / "mathjax" / "tex-svg-full.js"
+        if path.is_file():
+            code = path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+            return f"{MATHJAX_CONFIG}\n<script>{code}</script>"
+    raise FileNotFoundError("MathJax for off-line feedback comes from the package "
+                            "sphinx-mathjax-offline (requirements.txt); it is not installed")
+
+
+def offline(html: str) -> str:
+    """nbgrader's feedback page with MathJax inlined in place of its CDN script."""
+    if MATHJAX_CONFIG in html:  # done already
+        return html
+    html, found = MATHJAX.subn(lambda _: mathjax_script(), html, count=1)
+    if not found:  # another template: drop any CDN MathJax and add ours before </head>
+        html = re.sub(r"<script[^>]*src=\"https?://[^\"]*mathjax[^\"]*\"[^>]*>\s*</script>",
+                      "", html)
+        html = html.replace("</head>", mathjax_script() + "\n</head>", 1)
+    return html
 
 
 def _no_paths(text: str, root: Path) -> str:
@@ -87,13 +143,27 @@ def _no_paths(text: str, root: Path) -> str:
 
 @contextlib.contextmanager
 def for_students(paths: Iterable[Path], root: Path):
-    """Inside the block the notebooks are the students' view; afterwards, as they were."""
+    """Inside the block the notebooks are the students' view; afterwards, as they were,
+    and the feedback pages made in the block (root/feedback/...) work off-line."""
     saved = {path: path.read_bytes() for path in paths}
     try:
         for path in saved:
             notebook = nbformat.read(path, as_version=4)
             nbformat.write(student_view(notebook, root), path)
         yield
+        for path in saved:
+            page = _feedback_page(path, root)
+            if page is not None and page.is_file():
+                page.write_text(offline(page.read_text(encoding="utf-8")), encoding="utf-8")
     finally:
         for path, content in saved.items():
             path.write_bytes(content)
+
+
+def _feedback_page(notebook: Path, root: Path) -> Path | None:
+    """root/autograded/<student>/<assignment>/x.ipynb -> root/feedback/.../x.html"""
+    try:
+        relative = notebook.relative_to(root / "autograded")
+    except ValueError:
+        return None
+    return root / "feedback" / relative.with_suffix(".html")

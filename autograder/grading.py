@@ -10,9 +10,9 @@ replaces a student's previous submission, so re-grading is idempotent.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
+import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,8 +20,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .course import REPO, Workspace, course_api, create_workspace, fast_gradebooks
+from .export import export_csv  # noqa: F401 - grade() writes the course's CSV
+from .roster import Roster
+from .roster import load as load_roster
 from .sandbox import Limits
-from .submissions import Submission, collect
+from .submissions import Collected, Submission, collect
 from .worker import Result, grade_one
 
 
@@ -34,18 +37,27 @@ def grade(
     workers: int = 2,
     limits: Limits = Limits(),  # noqa: B008 - frozen dataclass
     progress: bool = True,
+    roster: Path | Roster | None = None,
 ) -> list[Result]:
-    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip)."""
+    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip);
+    ``roster`` (a CSV, :mod:`autograder.roster`) maps the input's ids to course ids.
+    What was not graded, and why, goes to results/<assignment>/_collection.json."""
     source_dir = REPO / "solutions" / assignment
     sources = {p.name: p.read_bytes() for p in sorted(source_dir.glob("*.ipynb"))}
     if not sources:
         raise ValueError(f"no assignment {assignment!r} in solutions/")
-    class_ = collect(Path(submissions), assignment, list(sources))
+    if roster is not None and not isinstance(roster, Roster):
+        roster = load_roster(Path(roster))
+    class_ = collect(Path(submissions), assignment, list(sources), roster)
+    # the kernels cannot read the class's other submissions nor the workspace's gradebook
+    private = tuple(str(Path(p).resolve()) for p in (submissions, workspace))
+    limits = dataclasses.replace(limits, hide=(*limits.hide, *private))
     with ThreadPoolExecutor(1) as pool:  # the workspace is made while the cluster starts
         preparing = pool.submit(prepare, Path(workspace), assignment)
         with _client(scheduler, workers) as client:
             warming = [client.submit(_warm_up, pure=False, workers=[w]) for w in client.ncores()]
             ws = preparing.result()  # meanwhile the workers import nbgrader
+            write_collection(ws, assignment, class_)
             results = _grade_all(client, ws, assignment, sources, class_, limits, progress)
             client.gather(warming)  # done long ago: each worker ran it before grading
     export_csv(ws, assignment)
@@ -57,14 +69,21 @@ def _grade_all(
     ws: Workspace,
     assignment: str,
     sources: dict[str, bytes],
-    class_: list[Submission],
+    class_: Collected,
     limits: Limits,
     progress: bool,
 ) -> list[Result]:
-    """Grade on the workers; record each result as it comes."""
+    """Grade on the workers; record each result as it comes. A submission with no notebook
+    that can be graded is recorded as "invalid" at once, with the reasons."""
     from distributed import as_completed
 
     results: list[Result] = []
+    for sub in [s for s in class_.submissions if s.rejected and not s.notebooks]:
+        reason = "; ".join(sub.rejected.values())
+        results.append(Result(sub.student, assignment, "invalid", reason=reason,
+                              ignored=list(sub.ignored)))  # fmt: skip
+        results[-1].name = sub.name  # for record(): the gradebook's student names
+        record(ws, results[-1])
     template = (ws.root / "gradebook.db").read_bytes()  # each worker's starting gradebook
     shared = client.scatter([sources, template], broadcast=True)
     futures = {
@@ -77,12 +96,18 @@ def _grade_all(
             pure=False,
             key=f"grade-{assignment}-{sub.student}",
         ): sub
-        for sub in class_
+        for sub in class_.submissions
+        if sub.notebooks or not sub.rejected
     }
     for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
                        desc=f"grading {assignment}", unit="submission"):  # fmt: skip
-        results.append(_result_of(future, futures[future], assignment))
-        record(ws, results[-1])
+        sub = futures[future]
+        results.append(_result_of(future, sub, assignment))
+        results[-1].name = sub.name
+        if sub.rejected:  # the other notebooks were graded; these score 0
+            results[-1].reason = "; ".join(filter(None, [results[-1].reason,
+                                                         *sub.rejected.values()]))  # fmt: skip
+        record(ws, results[-1], sub.notebooks)
     return results
 
 
@@ -134,6 +159,7 @@ def _warm_up() -> None:
     import pkgutil
 
     import nbgrader.apps  # noqa: F401
+    from sqlalchemy.exc import SAWarning
 
     import lstm_ref.grading
 
@@ -141,36 +167,66 @@ def _warm_up() -> None:
 
     for module in pkgutil.walk_packages(lstm_ref.grading.__path__, "lstm_ref.grading."):
         importlib.import_module(module.name)
+    # nbgrader's autograde in this worker: its SQLAlchemy autoflush notes (SAWarning) would
+    # land on the coordinator's terminal, through the progress bar
+    warnings.filterwarnings("ignore", category=SAWarning)
     fast_gradebooks()
     font_cache()
 
 
-def record(ws: Workspace, result: Result) -> None:
-    """Write one result: gradebook (committed now), notebooks, feedback, results JSON."""
+def record(ws: Workspace, result: Result, submitted: dict[str, bytes] | None = None) -> None:
+    """Write one result: gradebook (committed now), notebooks, feedback, results JSON.
+
+    The gradebook and folders are left as ``nbgrader autograde`` leaves them, so the
+    Formgrader shows the class: the student with a name, the notebooks in submitted/
+    (``submitted``, the student's own files; else the autograded ones) and autograded
+    cells not flagged for manual grading.
+    """
     from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.utils import parse_utc
 
     fast_gradebooks()
     with warnings.catch_warnings(), Gradebook(ws.gradebook_url) as gradebook:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's models
-        gradebook.update_or_create_student(result.student)
+        student = gradebook.update_or_create_student(result.student)
+        first, last = _names(result)
+        if first or last:  # from a roster or the LMS
+            student.first_name, student.last_name = first or "", last or ""
+        elif student.last_name is None:  # the id, not "None, None"; kept if typed in later
+            student.first_name, student.last_name = "", result.student
         try:
             gradebook.remove_submission(result.assignment, result.student)
         except MissingEntry:
             pass
-        submitted = gradebook.add_submission(result.assignment, result.student)
+        folder = ws.root / "submitted" / result.student / result.assignment
+        collected = folder / "timestamp.txt"  # nbgrader collect's own folder: never rewritten
+        stamp = parse_utc(collected.read_text().strip()) if collected.is_file() else None
+        submitted_ = gradebook.add_submission(result.assignment, result.student,
+                                              timestamp=stamp)  # fmt: skip
         trusted = {}  # the worker's scores, held to this gradebook's own cells and maxima
-        for notebook in submitted.notebooks:
+        for notebook in submitted_.notebooks:
             for grade in notebook.grades:
                 score = result.scores.get(grade.name, (0.0, 0.0))[0]
                 grade.auto_score = min(max(float(score), 0.0), float(grade.max_score))
+                grade.needs_manual_grade = grade.cell.cell_type != "code"  # as autograde sets
                 trusted[grade.name] = (grade.auto_score, float(grade.max_score))
         gradebook.db.commit()
         result.scores = trusted
-    for folder, files in [("autograded", result.autograded), ("feedback", result.feedback)]:
-        for name, content in files.items():
-            path = ws.root / folder / result.student / result.assignment / name
+    ours = ws.root / "autograded" / result.student / result.assignment  # last run's copies
+    for name, content in ({} if stamp else submitted or result.autograded).items():
+        path = folder / name  # the graded notebook; a student's own is never overwritten by ours
+        if submitted or not path.exists() or path.read_bytes() == _read(ours / name):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
+    for kind, files in [("autograded", result.autograded), ("feedback", result.feedback)]:
+        for name, content in files.items():
+            path = ws.root / kind / result.student / result.assignment / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        for name in ("timestamp.txt", "submission_secret.txt") if files else ():
+            if (folder / name).is_file():  # what `nbgrader release_feedback` reads
+                shutil.copyfile(folder / name, ws.root / kind / result.student
+                                / result.assignment / name)  # fmt: skip
     summary = {k: v for k, v in dataclasses.asdict(result).items()
                if k not in ("autograded", "feedback")}  # fmt: skip
     path = ws.root / "results" / result.assignment / f"{result.student}.json"
@@ -178,38 +234,34 @@ def record(ws: Workspace, result: Result) -> None:
     path.write_text(json.dumps(summary, indent=1))
 
 
-def load_results(ws_root: Path, assignment: str) -> list[dict]:
-    folder = Path(ws_root) / "results" / assignment
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
-def export_csv(ws: Workspace, assignment: str) -> Path:
-    """grades-<assignment>.csv: student, assignment, one column per exercise, total, status."""
-    results = load_results(ws.root, assignment)
-    exercises = _grade_ids(ws, assignment)
-    path = ws.root / f"grades-{assignment}.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", *exercises, "total", "max", "status", "reason"])
-        maximum = None
-        for r in results:
-            scores = [r["scores"].get(e, [0.0, 0.0])[0] for e in exercises]
-            maximum = maximum or _max_score(ws, assignment)
-            writer.writerow([r["student"], assignment, *scores, sum(scores), maximum,
-                             r["status"], r["reason"]])  # fmt: skip
+def _names(result: Result) -> tuple[str | None, str | None]:
+    """(first, last) names a roster or LMS gave for the student, or (None, None)."""
+    first, last = getattr(result, "first_name", None), getattr(result, "last_name", None)
+    if first is None and last is None and getattr(result, "name", None):
+        first, _, last = str(result.name).strip().rpartition(" ")
+    return (first, last) if (first or last) else (None, None)
+
+
+def write_collection(ws: Workspace, assignment: str, class_: Collected) -> Path:
+    """results/<assignment>/_collection.json: every file of the input not graded, and why."""
+    collection = {
+        "unplaced": class_.unplaced,
+        "missing": class_.missing,
+        "rejected": {s.student: s.rejected for s in class_.submissions if s.rejected},
+        "notes": {s.student: s.notes for s in class_.submissions if s.notes},
+        "names": {s.student: s.name for s in class_.submissions if s.name},
+    }
+    path = ws.root / "results" / assignment / "_collection.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(collection, indent=1))
     return path
 
 
-def _grade_ids(ws: Workspace, assignment: str) -> list[str]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(ws.gradebook_url) as gradebook:
-        notebooks = gradebook.find_assignment(assignment).notebooks
-        return [c.name for nb in notebooks for c in nb.grade_cells if c.cell_type == "code"]
-
-
-def _max_score(ws: Workspace, assignment: str) -> float:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(ws.gradebook_url) as gradebook:
-        return float(gradebook.find_assignment(assignment).max_score)
+def load_results(ws_root: Path, assignment: str) -> list[dict]:
+    folder = Path(ws_root) / "results" / assignment
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))
+            if not p.name.startswith("_")]  # fmt: skip

@@ -1,96 +1,205 @@
-"""Collect a class's submissions for one assignment from a folder or a zip.
+"""Collect a class's submissions for one assignment from a folder or a zip, every file
+accounted for.
 
-Accepted layouts (``NB`` is one of the assignment's notebook names, e.g. 01_rnn_limits.ipynb):
+Each file of the input ends up in exactly one place: graded as a student's notebook, or
+listed with the reason it was not, as the student's ``ignored`` (files beside the notebook,
+superseded copies), the student's ``rejected`` (a notebook that cannot be graded: a web
+page, invalid JSON, a symlink, too large), or the class's ``unplaced`` (files that name no
+student). Which student a path belongs to is :mod:`autograder.layouts`' business (nbgrader,
+Moodle, Canvas, GitHub Classroom, ...); whether a notebook can be graded is
+:mod:`autograder.notebooks`'; course ids come from an optional :mod:`autograder.roster`.
 
-    DIR/<student>/<assignment>/NB      nbgrader's submitted/ layout
-    DIR/<student>/NB                   one folder per student
-    DIR/<student>.ipynb                one notebook per student (single-notebook assignments)
-    DIR/<student>_NB                   an LMS export: the student id, then the notebook name
-
-and a zip holding any of these. Zip entries are read in memory and never extracted, so a
-hostile entry name (``../../x``) cannot write anywhere. Only the assignment's notebooks are
-taken; every other file (a ``lstm_ref.py`` that would shadow the course's package, data, a
-``.so``) is left out and reported, so nothing beside the notebook can change how it runs.
+Files are read as :mod:`autograder.inputs` says (zips never extracted, ``..`` and symbolic
+links refused, sizes capped). Only the assignment's notebooks are taken:
+any other file (a ``lstm_ref.py`` that would shadow the course's package, data, a ``.so``)
+is left out and listed, so nothing beside the notebook can change how it runs.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # larger files are refused, not read
+from . import layouts, notebooks
+from .inputs import MAX_NOTEBOOK_BYTES, Entry, folder_entries, read_file, read_zip, zip_entries
+from .roster import STUDENT_ID, Roster
+
+__all__ = ["MAX_NOTEBOOK_BYTES", "Collected", "Submission", "collect"]
+
+MAX_TOTAL_BYTES = 2 * 1024**3  # all the notebooks read from one input together
 
 
 @dataclass
 class Submission:
     student: str
     notebooks: dict[str, bytes] = field(default_factory=dict)  # notebook name -> content
-    ignored: list[str] = field(default_factory=list)  # files left out, with the reason
+    ignored: list[str] = field(default_factory=list)  # "path: reason" for files left out
+    notes: list[str] = field(default_factory=list)  # repairs and choices made
+    rejected: dict[str, str] = field(default_factory=dict)  # notebook -> why not gradable
+    name: str = ""  # the student's name where the LMS or roster gives one
 
 
-def collect(path: Path, assignment: str, notebook_names: list[str]) -> list[Submission]:
-    """Every student's submission, sorted by student id."""
+@dataclass
+class Collected:
+    submissions: list[Submission] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)  # "path: reason", no student's
+    missing: list[str] = field(default_factory=list)  # roster ids with no submission
+
+    def __iter__(self):
+        return iter(self.submissions)
+
+    def __len__(self) -> int:
+        return len(self.submissions)
+
+
+def collect(path: Path, assignment: str, notebook_names: list[str],
+            roster: Roster | None = None) -> Collected:  # fmt: skip
+    """Every student's submission, sorted by student id, and every file left out."""
     path = Path(path)
     if path.is_dir():
-        entries = [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*"))
-                   if p.is_file()]  # fmt: skip
-        read = _read_file
+        entries, read = folder_entries(path), read_file
     elif zipfile.is_zipfile(path):
         archive = zipfile.ZipFile(path)
-        entries = [(info.filename, info) for info in archive.infolist() if not info.is_dir()]
-        read = lambda info: _read_zip(archive, info)  # noqa: E731
+        entries, read = zip_entries(archive), lambda e: read_zip(archive, e.handle)
     else:
         raise ValueError(f"expected a folder or a zip of submissions, got {path}")
-    by_student: dict[str, Submission] = {}
-    for name, handle in entries:
-        student, notebook = _place(PurePosixPath(name), assignment, notebook_names)
-        if student is None:
-            continue  # not a student file at all (e.g. __MACOSX/, .DS_Store)
-        submission = by_student.setdefault(student, Submission(student))
-        if notebook is None:
-            submission.ignored.append(f"{name}: not one of {', '.join(notebook_names)}")
+    out = Collected()
+    groups: dict[str, tuple[Submission, list]] = {}
+    for key, name, items in _place_all(entries, assignment, notebook_names, out):
+        student, name, notes = _student_id(key, name, roster)
+        sub, pool = groups.setdefault(student, (Submission(student, name=name), []))
+        sub.notes += [n for n in notes if n not in sub.notes]
+        sub.name = sub.name or name
+        pool.extend(items)  # two LMS ids mapped to one student share one pool
+    budget = [MAX_TOTAL_BYTES]
+    for student in sorted(groups):
+        sub, pool = groups[student]
+        _check(sub, _choose(sub, pool), read, budget)
+        out.submissions.append(sub)
+    if roster is not None:
+        out.missing = [s for s in roster.ids if s not in groups]
+    return out
+
+
+def _place_all(entries: list[Entry], assignment, names, out: Collected):
+    """[(LMS key, name, [(Placement, Entry or a line)])]; files of no student into ``out``."""
+    paths = [e.parts for e in entries
+             if e.parts and not e.refused and not layouts.is_junk(e.parts)]  # fmt: skip
+    depth = layouts.container_depth(paths, assignment, names)
+    container = paths[0][:depth] if paths else ()
+    inside = [e.parts[depth:] if e.parts[:depth] == container else e.parts for e in entries]
+    folders = sorted({p[0] for p in inside if len(p) > 1 and not layouts.is_junk(p[:1])})
+    has_git = any(len(p) > 1 and p[1] == ".git" for p in inside)
+    prefix = layouts.github_prefix(folders, assignment, has_git)
+    by_key: dict[str, tuple[str, list]] = {}
+    junk: dict[tuple[str, str], int] = defaultdict(int)
+    for entry, parts in zip(entries, inside):
+        if parts and layouts.is_junk(parts):
+            owner = None
+            if not layouts.is_junk(parts[:1]):  # a student's hidden files: theirs, listed
+                owner = layouts.place(parts[:1] + ("x",), assignment, names, prefix)
+            junk[(_hidden_top(entry.path), owner.key if owner else "")] += 1
+            if owner:
+                by_key.setdefault(owner.key, (owner.name, []))
             continue
-        content = read(handle)
-        if content is None:
-            submission.ignored.append(f"{name}: larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
+        placement = layouts.place(parts, assignment, names, prefix) if parts else None
+        if placement is None:
+            why = entry.refused or _unplaced_reason(parts, names)
+            out.unplaced.append(f"{entry.path}: {why}")
+            continue
+        if entry.refused and placement.notebook is None:
+            placement.why = entry.refused
+        by_key.setdefault(placement.key, (placement.name, []))[1].append((placement, entry))
+    for (top, key), count in sorted(junk.items()):
+        line = f"{top} ({count} file{'s' * (count > 1)}): hidden or system files, not read"
+        if key:
+            by_key[key][1].append((None, line))
         else:
-            submission.notebooks[notebook] = content
-    return [by_student[s] for s in sorted(by_student)]
+            out.unplaced.append(line)
+    return [(key, name, items) for key, (name, items) in by_key.items()]
 
 
-def _place(name: PurePosixPath, assignment: str, notebook_names: list[str]):
-    """(student, notebook name or None) for one entry; (None, None) for non-student files."""
-    parts = [p for p in name.parts if p not in ("", ".")]
-    if not parts or any(p.startswith((".", "__MACOSX")) or p == ".." for p in parts):
-        return None, None
-    if len(parts) == 1:  # DIR/<student>.ipynb or DIR/<student>_NB
-        stem = parts[0]
-        for notebook in notebook_names:
-            if stem.endswith("_" + notebook):
-                return _student(stem[: -len(notebook) - 1]), notebook
-        if stem.endswith(".ipynb") and len(notebook_names) == 1:
-            return _student(stem[: -len(".ipynb")]), notebook_names[0]
-        return _student(PurePosixPath(stem).stem), None
-    student, rest = _student(parts[0]), parts[1:]
-    if len(rest) == 2 and rest[0] == assignment:
-        rest = rest[1:]
-    return student, (rest[0] if len(rest) == 1 and rest[0] in notebook_names else None)
+def _hidden_top(path: str) -> str:
+    """The outermost hidden folder of ``path`` ("alice/.git/"), or the hidden file."""
+    parts = path.split("/")
+    for k, part in enumerate(parts):
+        if layouts.is_junk((part,)):
+            return "/".join(parts[: k + 1]) + ("/" if k + 1 < len(parts) else "")
+    return path
 
 
-def _student(candidate: str) -> str | None:
-    return candidate if STUDENT_ID.match(candidate) else None
+def _unplaced_reason(parts: tuple[str, ...], names: list[str]) -> str:
+    if not parts:
+        return "outside the folder that holds the class"
+    if layouts.notebook_of(parts[-1], names):
+        return ("the assignment's notebook, but whose? Not in a student's folder, and not "
+                "named <student>_<notebook>")  # fmt: skip
+    return ("names no student: expected <student>/<notebook>, <student>_<notebook> or an "
+            "LMS download's names")  # fmt: skip
 
 
-def _read_file(path: Path) -> bytes | None:
-    return None if path.stat().st_size > MAX_NOTEBOOK_BYTES else path.read_bytes()
+def _student_id(key: str, name: str, roster: Roster | None):
+    """(course id, display name, notes) for the student an input calls ``key``."""
+    if roster is not None:
+        row = roster.match(key, name)
+        if row is not None:
+            note = [] if row.id == key else [f"{key!r} in the input is {row.id} on the roster"]
+            return row.id, row.name or name, note
+    student, notes = key, []
+    if not STUDENT_ID.match(key):
+        student = re.sub(r"[^A-Za-z0-9_.@-]+", "_", key).strip("_.-")[:64] or "unnamed"
+        notes.append(f"student id {student!r} made from {key!r}")
+    if roster is not None:
+        notes.append(f"{key!r} is not on the roster: graded under {student!r}")
+    return student, (name if name != key else ""), notes
 
 
-def _read_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
-    if info.file_size > MAX_NOTEBOOK_BYTES:
-        return None
-    with archive.open(info) as handle:  # the declared size can lie: read at most the limit
-        content = handle.read(MAX_NOTEBOOK_BYTES + 1)
-    return None if len(content) > MAX_NOTEBOOK_BYTES else content
+def _choose(sub: Submission, pool: list) -> dict[str, Entry]:
+    """The newest file of each notebook, to read; the others listed in ``ignored``."""
+    newest_ts = max((p.timestamp for p, _ in pool if p), default="")
+    chosen: dict[str, tuple[layouts.Placement, Entry]] = {}
+    for placement, entry in pool:
+        if placement is None:  # a line about hidden files
+            sub.ignored.append(entry)
+        elif placement.timestamp < newest_ts:
+            sub.ignored.append(f"{entry.path}: an earlier exchange submission "
+                               f"({placement.timestamp}; the newest is {newest_ts})")  # fmt: skip
+        elif placement.notebook is None:
+            sub.ignored.append(f"{entry.path}: {placement.why}")
+        elif placement.notebook not in chosen:
+            chosen[placement.notebook] = (placement, entry)
+        else:
+            kept, other = chosen[placement.notebook], (placement, entry)
+            if other[0].version > kept[0].version:
+                kept, other = other, kept
+            chosen[placement.notebook] = kept
+            sub.ignored.append(f"{other[1].path}: superseded by {kept[1].path} "
+                               "(the newest copy counts)")  # fmt: skip
+            sub.notes.append(f"{kept[1].path} graded; {other[1].path} superseded")
+    return {notebook: entry for notebook, (_, entry) in chosen.items()}
+
+
+def _check(sub: Submission, chosen: dict[str, Entry], read, budget: list[int]) -> None:
+    """Read each chosen notebook and check it: into ``notebooks`` or ``rejected``."""
+    for notebook, entry in sorted(chosen.items()):
+        if entry.refused:
+            sub.rejected[notebook] = f"{entry.path} {entry.refused}"
+            continue
+        if entry.size > budget[0]:
+            sub.rejected[notebook] = (f"{entry.path} was not read: the input's notebooks "
+                                      f"together exceed {MAX_TOTAL_BYTES >> 30} GiB")  # fmt: skip
+            continue
+        content, why = read(entry)
+        if content is None:
+            sub.rejected[notebook] = f"{entry.path} {why}"
+            continue
+        budget[0] -= len(content)
+        checked = notebooks.check(content)
+        if checked.content is None:
+            sub.rejected[notebook] = f"{entry.path} {checked.reason}"
+        else:
+            sub.notebooks[notebook] = checked.content
+            sub.notes += [f"{entry.path}: {note}" for note in checked.notes]
