@@ -226,8 +226,8 @@ def test_an_interrupted_run_keeps_the_grades_it_wrote(tmp_path, monkeypatch):
         write_submission(tmp_path / "subs", student, A, fill(A, SOLUTION))
     real, calls = grading.record, []
 
-    def record_then_stop(ws, result):
-        real(ws, result)
+    def record_then_stop(ws, result, *args, **kwargs):
+        real(ws, result, *args, **kwargs)
         calls.append(result.student)
         if len(calls) == 2:
             raise KeyboardInterrupt
@@ -303,10 +303,16 @@ def test_sandbox_confines_writes_memory_and_time(tmp_path):
         pytest.skip("bubblewrap is not installed here, so file-system isolation is off")
     work, outside = tmp_path / "work", tmp_path / "outside.txt"
     work.mkdir()
+    # /tmp is an empty tmpfs inside: the write lands there and is gone with the sandbox
     write = subprocess.run(confine([sys.executable, "-c", f"open({str(outside)!r}, 'w')"],
                                    work, "bwrap"), capture_output=True, text=True)  # fmt: skip
-    assert write.returncode != 0 and "Read-only file system" in write.stderr
     assert not outside.exists()
+    # the course's code is bound back read-only
+    planted = REPO / "lstm_ref" / "planted.py"
+    write = subprocess.run(confine([sys.executable, "-c", f"open({str(planted)!r}, 'w')"],
+                                   work, "bwrap"), capture_output=True, text=True)  # fmt: skip
+    assert write.returncode != 0 and "Read-only file system" in write.stderr
+    assert not planted.exists()
     big = subprocess.run([sys.executable, "-c", "import numpy; numpy.ones(750_000_000)"],
                          preexec_fn=lambda: apply_limits(2048, 64), capture_output=True,
                          text=True)  # fmt: skip
