@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import values as records
-from .core import Case, Check, GradingError, Verdict
+from .core import Case, Check, Verdict
 from .judge import judge
+from .messages import success
 from .run import run_cases
 from .values import Outcome
 
@@ -80,9 +81,8 @@ class Exercise:
             count += len(cases)
             dtypes |= {str(c.dtype) for c in cases}
             devices |= {c.device for c in cases}
-        return Verdict(True, f"✓ {self.name}: all {count} cases match the reference "
-                             f"({', '.join(sorted(dtypes, reverse=True))} on "
-                             f"{', '.join(sorted(devices))})")  # fmt: skip
+        return Verdict(True, success(self.name, count, sorted(dtypes, reverse=True),
+                                     sorted(devices)))  # fmt: skip
 
     def __call__(self, student, hidden: bool = False) -> None:
         """Check ``student``: print one ✓ line, or raise GradingError saying what is wrong."""
@@ -96,10 +96,7 @@ class Exercise:
                 records.save(path, outcomes)
             except OSError:
                 pass  # the grader finds no record and says so
-        verdict = self.judge(outcomes, hidden)
-        if not verdict.passed:
-            raise GradingError(verdict.message) from None
-        print(verdict.message)
+        self.judge(outcomes, hidden).raise_or_print()
 
 
 def record_name(cell: str, exercise: str, hidden: bool) -> str:
@@ -110,7 +107,4 @@ def record_name(cell: str, exercise: str, hidden: bool) -> str:
 def run_check(check: Check, student, cases: Sequence[Case], hidden: bool = False) -> None:
     """Run and judge one check in this process (no record): print ✓ or raise."""
     __tracebackhide__ = True  # noqa: F841
-    verdict = judge(check, cases, run_cases(check, student, cases, check.forbid), hidden)
-    if not verdict.passed:
-        raise GradingError(verdict.message) from None
-    print(verdict.message)
+    judge(check, cases, run_cases(check, student, cases, check.forbid), hidden).raise_or_print()
