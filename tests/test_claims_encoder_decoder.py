@@ -1,4 +1,4 @@
-"""Every claim of chapter 5 (book/05_encoder_decoder.md), asserted on the same runs.
+"""Every claim of chapter 6 (book/06_encoder_decoder.md), asserted on the same runs.
 
 The chapter trains its models with ``length_sweep`` one (variant, seed) at a time;
 the fixture below makes exactly the same calls, so these tests see the numbers the

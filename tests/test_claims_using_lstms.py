@@ -1,4 +1,4 @@
-"""Every claim of chapter 6 (book/06_using_lstms.md), asserted on the same runs.
+"""Every claim of chapter 7 (book/07_using_lstms.md), asserted on the same runs.
 
 The fixtures make the chapter's calls with the chapter's seeds, so these tests see
 the numbers the reader sees. The generator and the scoring get plain-loop oracles.

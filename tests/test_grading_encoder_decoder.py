@@ -1,4 +1,4 @@
-"""Chapter 5's checks: correct code written differently passes, each known mistake is
+"""Chapter 6's checks: correct code written differently passes, each known mistake is
 named, and handing the work to lstm_ref's encoder–decoder or to torch's attention is
 refused. CORRECT and BUGS are the student-like corpus (tests/test_grading_corpus.py)."""
 

@@ -1,4 +1,4 @@
-"""Chapter 6's checks: correct code written differently passes, each known mistake is
+"""Chapter 7's checks: correct code written differently passes, each known mistake is
 named, an untrained forecaster is told apart from a trained one, and the forecaster is
 judged from its recorded forecasts alone."""
 

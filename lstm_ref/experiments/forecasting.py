@@ -1,4 +1,4 @@
-"""Forecasting and anomaly detection on a seasonal series, end to end (chapter 6).
+"""Forecasting and anomaly detection on a seasonal series, end to end (chapter 7).
 
 A small recurrent forecaster reads a window of W past values and predicts the next
 one (:func:`lstm_ref.tasks.make_windows`). On held-out series its residual

@@ -1,4 +1,4 @@
-"""The encoder–decoder's fixed-size bottleneck, measured (chapter 5).
+"""The encoder–decoder's fixed-size bottleneck, measured (chapter 6).
 
 A :class:`lstm_ref.nn.Seq2Seq` learns to reverse digit strings of 1 to ``max_len``
 digits (:func:`lstm_ref.tasks.toy_translation`), with or without attention, for the

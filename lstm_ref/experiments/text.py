@@ -1,4 +1,4 @@
-"""A sentence task where word order decides the label, generated in code (chapter 6).
+"""A sentence task where word order decides the label, generated in code (chapter 7).
 
 Each sentence is filler words around one sentiment word (positive or negative) and
 the label is its sentiment, except that "not" flips the word *right after it*. A third

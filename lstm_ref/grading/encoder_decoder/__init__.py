@@ -1,4 +1,4 @@
-"""Chapter 5's exercises: an encoder–decoder, its training step, greedy decoding, and
+"""Chapter 6's exercises: an encoder–decoder, its training step, greedy decoding, and
 dot-product attention. Student code, in torch; sequences are time-major token ids.
 
     Encoder(V, E, H, layers).forward(src, src_lengths=None)

@@ -1,4 +1,4 @@
-"""What chapter 5's checks share: seeded torch cases in two dtypes on every device, the
+"""What chapter 6's checks share: seeded torch cases in two dtypes on every device, the
 student's class made with lstm_ref's weights, its parameters passed as one argument (so
 the gradients can reach them), and the guard against delegating to lstm_ref.
 

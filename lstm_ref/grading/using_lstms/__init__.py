@@ -1,4 +1,4 @@
-"""Chapter 6's exercises: an LSTM forecaster, and anomalies from its residuals.
+"""Chapter 7's exercises: an LSTM forecaster, and anomalies from its residuals.
 
     Forecaster(hidden_size).forward(x (W, N, 1)) -> x̂ (N, 1)         an nn.Module, trained
     anomaly_threshold(residuals (L, N), k) -> mean (N,), threshold (N,)        NumPy
