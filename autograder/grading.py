@@ -55,7 +55,8 @@ def grade(
     with ThreadPoolExecutor(1) as pool:  # the workspace is made while the cluster starts
         preparing = pool.submit(prepare, Path(workspace), assignment)
         with _client(scheduler, workers) as client:
-            warming = [client.submit(_warm_up, pure=False, workers=[w]) for w in client.ncores()]
+            warming = [client.submit(_warm_up, limits, pure=False, workers=[w])
+                       for w in client.ncores()]  # fmt: skip
             ws = preparing.result()  # meanwhile the workers import nbgrader
             write_collection(ws, assignment, class_)
             results = _grade_all(client, ws, assignment, sources, class_, limits, progress)
@@ -152,9 +153,10 @@ def prepare(root: Path, assignment: str) -> Workspace:
     return ws
 
 
-def _warm_up() -> None:
+def _warm_up(limits: Limits) -> None:
     """Import nbgrader and every check in a worker before its first submission arrives:
-    the judging code is then loaded before any student code has run on this machine."""
+    the judging code is then loaded before any student code has run on this machine.
+    Then start the worker's template kernel (autograder.zygote)."""
     import importlib
     import pkgutil
 
@@ -163,7 +165,7 @@ def _warm_up() -> None:
 
     import lstm_ref.grading
 
-    from .worker import font_cache
+    from .worker import font_cache, start_template
 
     for module in pkgutil.walk_packages(lstm_ref.grading.__path__, "lstm_ref.grading."):
         importlib.import_module(module.name)
@@ -172,6 +174,7 @@ def _warm_up() -> None:
     warnings.filterwarnings("ignore", category=SAWarning)
     fast_gradebooks()
     font_cache()
+    start_template(limits)
 
 
 def record(ws: Workspace, result: Result, submitted: dict[str, bytes] | None = None) -> None:

@@ -121,6 +121,7 @@ def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = ()) -
 def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     """Environment for grading one submission in ``workdir``: its own HOME, TMPDIR and
     Jupyter folders, the course's sandboxed kernel first on JUPYTER_PATH, and the limits."""
+    spec = Path(workdir).absolute().parent / "kernelspec"  # beside the folder as given
     workdir = Path(workdir).resolve()
     env = {}
     for name, sub in [("HOME", "home"), ("TMPDIR", "tmp"), ("JUPYTER_RUNTIME_DIR", "runtime"),
@@ -130,7 +131,7 @@ def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
         env[name] = str(workdir / sub)
     # the kernelspec lies outside what the kernel may write: a kernel that rewrote it would
     # have the next kernel (after a crash) start outside the sandbox
-    env["JUPYTER_PATH"] = str(workdir.parent / "kernelspec")
+    env["JUPYTER_PATH"] = str(spec)
     Path(env["JUPYTER_PATH"]).mkdir(parents=True, exist_ok=True)
     # the inline backend, as in Jupyter: plots are kept in the outputs, so feedback shows them
     env.update(MPLBACKEND="module://matplotlib_inline.backend_inline", PYTHONDONTWRITEBYTECODE="1")

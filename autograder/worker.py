@@ -25,8 +25,9 @@ import psutil
 
 from lstm_ref.grading.exercise import RECORD
 
-from . import feedback, progress
+from . import feedback, progress, slots
 from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
+from .kernel import TEMPLATE
 from .sandbox import Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 from .verdicts import judge_cells, test_calls
@@ -70,15 +71,23 @@ def grade_one(
         result.status, result.reason = "missing", "no notebook of this assignment was submitted"
         return result
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
+    slot = slots.get(limits)  # where the kernel may write, and the worker's template
     try:
+        if slot is not None:  # the kernel's folders are the slot's; the rest stays hidden
+            for name in (KERNEL, "autograded"):
+                (slot.folder / name).mkdir()
+                (root / name).symlink_to(slot.folder / name)
         _prepare(root, assignment, sources, template_gradebook, submission, limits)
         env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
         if fonts := font_cache():  # matplotlib in the kernel skips rebuilding its font list
             shutil.copy(fonts, env["MPLCONFIGDIR"])
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
-        env |= {progress.RECORD: str(root / KERNEL / "cells-run.txt"), progress.SKIP: "",
-                RECORD: str(root / KERNEL / RECORDS)}  # fmt: skip
+        kernel = (root / KERNEL).resolve()  # paths as the kernel sees them
+        env |= {progress.RECORD: str(kernel / "cells-run.txt"), progress.SKIP: "",
+                RECORD: str(kernel / RECORDS)}  # fmt: skip
+        if slot is not None and (address := slot.template(env)):
+            env[TEMPLATE] = address  # the kernel is forked from the worker's template
         with _environment(env), Watchdog(limits.timeout) as watchdog:
             log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
         verdicts = _judge(root, sources)  # the grades, decided here from the records
@@ -96,9 +105,23 @@ def grade_one(
         _collect(root, assignment, submission.student, result)
         _apply(verdicts, sources, result)
     finally:
+        if slot is not None:
+            slot.reset()  # nothing of this student's reaches the next kernel
         shutil.rmtree(root, ignore_errors=True)
         result.seconds = time.perf_counter() - start
     return result
+
+
+def start_template(limits: Limits) -> None:
+    """Start this worker's template kernel before its first submission (autograder.slots)."""
+    slot = slots.get(limits)
+    if slot is None:
+        return
+    env = kernel_environment(slot.folder / KERNEL, limits)
+    if fonts := font_cache():
+        shutil.copy(fonts, env["MPLCONFIGDIR"])
+    slot.template(env)
+    slot.reset()
 
 
 def _autograde(root: Path, assignment: str, student: str) -> str | None:
@@ -249,7 +272,7 @@ def _prepare(root, assignment, sources, template_gradebook, submission, limits) 
         course_config=str(COURSE_CONFIG), root=str(root), gradebook=str(root / "gradebook.db")
     )
     # ZeroMQ over Unix sockets in the folder: the kernel runs with no network at all
-    ipc = str(root / KERNEL / "ipc")
+    ipc = str((root / KERNEL).resolve() / "ipc")
     config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {ipc!r}\n'
     # once its outputs are in, the kernel is killed: a graceful shutdown waits 0.6-2.6 s
     config += 'c.Execute.shutdown_kernel = "immediate"\n'

@@ -1,0 +1,99 @@
+"""Each grading worker's slot: the one folder its kernels may write, and its template.
+
+A worker grades one submission at a time. Its kernels write only in the slot (the
+kernel's HOME, TMPDIR, sockets, records, and the notebook's folder), so that a template
+process (autograder.zygote) can be started once, in a sandbox that binds the slot, and
+fork every later kernel. Between submissions the template removes what the last kernel
+left in the sandbox, and the worker empties the slot.
+
+``AUTOGRADER_TEMPLATES=0`` in the worker's environment starts every kernel afresh, as
+before templates (slower by the imports, about 1.5-2 s a submission).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .sandbox import HIDE, Limits
+from .zygote import Template
+
+SWITCH = "AUTOGRADER_TEMPLATES"
+
+
+class Slot:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.folder = Path(tempfile.mkdtemp(prefix="autograder-slot-")).resolve()
+        self.control = Path(tempfile.mkdtemp(prefix="autograder-ctl-")).resolve()
+        self._template: Template | None = None
+        self.starts = 0  # templates started: more than one means a kernel killed one
+
+    def template(self, env: dict[str, str]) -> str | None:
+        """The socket of a live template (started now if needed, with ``env``), or None
+        when it cannot start (then kernels start the ordinary way)."""
+        if self._template is not None and self._template.alive():
+            return self._template.socket
+        self._stop()
+        saved = os.environ.get(HIDE)
+        os.environ[HIDE] = env[HIDE]  # what confine() empties: the class, the workspace
+        try:
+            self._template = Template(self.folder, self.control, {**os.environ, **env},
+                                      sys.executable)  # fmt: skip
+            self.starts += 1
+        except OSError:
+            self._template = None
+        finally:
+            if saved is None:
+                os.environ.pop(HIDE, None)
+            else:
+                os.environ[HIDE] = saved
+        if self._template is None or not self._template.alive():
+            return None
+        return self._template.socket
+
+    def reset(self) -> None:
+        """After a submission: the template kills and removes what its kernel left (or,
+        if a kernel killed the template, the whole sandbox goes), then the slot is emptied."""
+        if self._template is not None and not self._template.clean():
+            self._stop()
+        for entry in list(self.folder.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def _stop(self) -> None:
+        if self._template is not None:
+            self._template.close()  # bubblewrap's init dies with it, and every process inside
+            self._template = None
+            with contextlib.suppress(FileNotFoundError):
+                (self.control / "template.sock").unlink()
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.control, ignore_errors=True)
+
+
+_slot: Slot | None = None
+
+
+def get(limits: Limits) -> Slot | None:
+    """This process's slot for ``limits`` (a new one when the limits changed), or None when
+    kernels are not sandboxed with bubblewrap or templates are switched off."""
+    global _slot
+    if os.environ.get(SWITCH, "1") == "0" or limits.resolved_sandbox() != "bwrap":
+        return None
+    if _slot is not None and _slot.limits != limits:
+        _slot.close()
+        _slot = None
+    if _slot is None:
+        _slot = Slot(limits)
+        atexit.register(_slot.close)
+    return _slot

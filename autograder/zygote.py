@@ -1,0 +1,324 @@
+"""Kernels forked from a template process that has imported torch but never ran student code.
+
+A graded kernel spends most of its life importing: about 1.9 s of a 2.4 s submission
+goes to Python, ipykernel, torch, matplotlib and the course's checks. Each grading worker
+therefore starts one *template* process (a "zygote", as Android calls its own) inside a
+bubblewrap sandbox built exactly as a kernel's is (:func:`autograder.sandbox.confine`),
+imports everything there once, and forks one kernel per submission from it. A fork costs
+milliseconds, and the child starts with a copy of memory that no student code has touched.
+
+What one student could leave behind for the next, and how each is removed before every
+fork (:func:`clean`), all from inside the template's sandbox:
+
+* **processes**: the template kills every process of the sandbox but itself and
+  bubblewrap's init (``kill(-1, SIGKILL)`` in the sandbox's own process namespace), then
+  waits until /proc shows none;
+* **files**: everything that was not there when the template started is removed from the
+  sandbox's writable folders (/tmp, /dev/shm, HOME, …, all emptied by the sandbox); the
+  submission's own folder (the *slot*) is emptied by the worker;
+* **System V IPC** objects (the sandbox has an IPC namespace of its own) are removed;
+* **the template itself**: it is not dumpable (``PR_SET_DUMPABLE`` 0), so a kernel,
+  which holds no capabilities, cannot ``ptrace`` it nor write its memory. A kernel can
+  kill it, which kills that kernel too (``PR_SET_PDEATHSIG``), as any cell that kills its
+  kernel: that cell is skipped, the kernel restarted the ordinary way
+  (:mod:`autograder.kernel`), and the next submission gets a new template.
+
+The protocol is one ``SOCK_SEQPACKET`` Unix socket per worker, outside the sandbox; the
+template inherits its listening end. The kernel launcher (``autograder.kernel``, which
+nbgrader starts) sends a request with its standard streams attached (``SCM_RIGHTS``),
+then waits; the template forks, and when the kernel exits it sends the exit status back,
+so nbgrader sees the launcher end when the kernel does. When nbgrader kills the launcher,
+the template kills the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .sandbox import PRIVATE, REPO, apply_limits, confine
+
+# what every graded kernel imports: loaded once, in the template. Not pyplot, nor the
+# inline backend: they hook into the IPython shell of the process that imports them
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "torch",
+           "matplotlib.figure", "matplotlib.backends.backend_agg", "IPython.core.pylabtools",
+           "autograder.progress",
+           "lstm_ref.nn", "lstm_ref.grading")  # fmt: skip
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+MAX_MESSAGE = 1 << 20
+START_TIMEOUT = 120  # seconds for the template's imports
+
+
+def request(path: str, message: dict, fds: tuple[int, ...] = ()) -> socket.socket:
+    """Send ``message`` (and ``fds``) to the template listening at ``path``; the socket
+    stays open for its answer. Raises OSError when no template answers there."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.connect(path)
+        socket.send_fds(conn, [json.dumps(message).encode()], list(fds))
+    except OSError:
+        conn.close()
+        raise
+    return conn
+
+
+# ---------------------------------------------------------------- the template process
+
+
+def main(listen_fd: int, ready_fd: int) -> None:
+    """Run as the template: import, then fork a kernel per request, forever."""
+    import importlib
+    import pkgutil
+
+    if not _in_own_namespace():  # kill(-1) below would reach the machine's processes
+        sys.exit("autograder.zygote runs only inside bubblewrap's process namespace")
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import lstm_ref.grading
+
+    for module in pkgutil.walk_packages(lstm_ref.grading.__path__, "lstm_ref.grading."):
+        importlib.import_module(module.name)
+    _prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem, even for the same user
+    listener = socket.socket(fileno=listen_fd)
+    snapshot = _listing()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    os.write(ready_fd, b"ready")
+    os.close(ready_fd)
+    kernels: dict[int, socket.socket] = {}  # pid -> the launcher waiting for it
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "listen")
+    selector.register(wake_r, selectors.EVENT_READ, "child")
+    while True:
+        for key, _ in selector.select():
+            if key.data == "listen":
+                _serve(listener, selector, kernels, snapshot)
+            elif key.data == "child":
+                os.read(wake_r, 512)
+                _reap(selector, kernels)
+            else:  # the launcher went away (nbgrader killed it): so does its kernel
+                selector.unregister(key.fileobj)
+                for kill in (os.killpg, os.kill):  # the group, or the child before setsid
+                    with contextlib.suppress(OSError):
+                        kill(key.data, signal.SIGKILL)
+
+
+def _serve(listener, selector, kernels, snapshot) -> None:
+    conn, _ = listener.accept()
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)
+        message = json.loads(data)
+    except (OSError, ValueError):
+        conn.close()
+        return
+    clean(snapshot, kernels)
+    if message.get("op") != "kernel" or len(fds) != 3:
+        conn.send(b"clean")  # answer to a "clean" request
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _kernel(message, fds)
+        finally:
+            os._exit(1)
+    for fd in fds:
+        os.close(fd)
+    kernels[pid] = conn
+    selector.register(conn, selectors.EVENT_READ, pid)
+
+
+def _reap(selector, kernels) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if conn := kernels.pop(pid, None):
+            with contextlib.suppress(KeyError, ValueError):
+                selector.unregister(conn)
+            with contextlib.suppress(OSError):
+                conn.send(str(os.waitstatus_to_exitcode(status)).encode())
+            conn.close()
+
+
+def _kernel(message: dict, fds: list[int]) -> None:
+    """In the forked child: become the submission's kernel (never returns)."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(3, 1 << 16)  # the listener, other launchers' sockets, the selector
+    os.setsid()  # a session of its own: killed as a group when its launcher goes
+    os.environ.clear()
+    os.environ.update(message["env"])
+    os.chdir(message["cwd"])
+    apply_limits(message["memory_mb"], message["file_mb"])
+    _prctl(PR_SET_DUMPABLE, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # killing the template kills the kernel too
+    if os.getppid() == 1:  # it died before that: the kernel dies now, as it would have
+        os._exit(1)
+    _fresh_state()
+    from ipykernel import kernelapp
+
+    # parent_handle's default was read from JPY_PARENT_PID when the template imported it
+    argv = [*message["argv"], f"--IPKernelApp.parent_handle={os.environ.get('JPY_PARENT_PID', 1)}"]
+    sys.argv = ["ipykernel_launcher", *argv]
+    kernelapp.launch_new_instance(argv=argv)
+    os._exit(0)
+
+
+def _fresh_state() -> None:
+    """What a new Python process would draw afresh: random seeds and the temp folder."""
+    import random
+    import tempfile
+
+    import numpy as np
+
+    random.seed()
+    np.random.seed()  # noqa: NPY002 - the legacy global state, as a fresh import seeds it
+    tempfile.tempdir = None  # TMPDIR is the kernel's now
+
+
+def clean(snapshot: set[str], kernels: dict) -> None:
+    """Remove what earlier kernels left in the sandbox: processes, files, IPC objects."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)  # all but this process and pid 1 (bubblewrap's init)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+        if not others:
+            break
+        time.sleep(0.005)
+    for conn in kernels.values():
+        with contextlib.suppress(OSError):
+            conn.send(b"-9")
+            conn.close()
+    kernels.clear()
+    for path in sorted(_listing() - snapshot, key=len, reverse=True):  # deepest first
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)
+            else:
+                os.unlink(path)
+    _remove_ipc()
+
+
+def _in_own_namespace() -> bool:
+    """Whether pid 1 is bubblewrap's init, as in a sandbox with its own process namespace."""
+    try:
+        init = Path("/proc/1/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return False
+    return os.path.basename(init) == b"bwrap"
+
+
+def _writable_roots() -> list[str]:
+    """The sandbox's writable folders that every kernel shares (the slot is the worker's)."""
+    hidden = [p for p in os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep) if p]
+    return [p for p in (*PRIVATE, str(REPO), *hidden, "/dev") if os.path.isdir(p)]
+
+
+def _listing() -> set[str]:
+    """Every path in the writable folders, not descending into other mounts (the slot,
+    the course code bound back)."""
+    paths = set()
+    for root in _writable_roots():
+        device = os.lstat(root).st_dev
+        for folder, dirs, files in os.walk(root):
+            kept = []
+            for name in dirs:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    if os.lstat(path).st_dev == device:
+                        kept.append(name)
+                        paths.add(path)
+            dirs[:] = kept
+            paths.update(os.path.join(folder, name) for name in files)
+    return paths
+
+
+def _remove_ipc() -> None:
+    for kind in ("shm", "sem", "msg"):
+        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
+            if len(table.read().splitlines()) > 1:
+                subprocess.run(["ipcrm", "--all"], check=False, capture_output=True)
+                return
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(option, value, 0, 0, 0)
+
+
+# ---------------------------------------------------------------- the worker's side
+
+
+class Template:
+    """A template process for one grading worker, in a sandbox whose only writable
+    folder of its own is ``slot`` (each submission's kernel folder and notebook go there).
+
+    ``env`` is the environment it imports under (HOME, MPLCONFIGDIR, … inside ``slot``).
+    """
+
+    def __init__(self, slot: Path, control: Path, env: dict[str, str], python: str):
+        self.slot, self.socket = Path(slot), str(Path(control) / "template.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(self.socket)
+        listener.listen(8)
+        ready_r, ready_w = os.pipe()
+        command = [python, "-m", "autograder.zygote", str(listener.fileno()), str(ready_w)]
+        command = confine(command, self.slot, "bwrap")
+        log = open(Path(control) / "template.log", "ab")  # noqa: SIM115 - kept by Popen
+        self.process = subprocess.Popen(command, env=env, cwd=self.slot, stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=log, start_new_session=True,
+                                        pass_fds=(listener.fileno(), ready_w))  # fmt: skip
+        log.close()
+        listener.close()
+        os.close(ready_w)
+        with os.fdopen(ready_r, "rb") as ready:  # EOF without "ready": the template died
+            self.ready = bool(select.select([ready], [], [], START_TIMEOUT)[0]) and (
+                ready.read() == b"ready")  # fmt: skip
+        if not self.ready:
+            self.close()
+
+    def alive(self) -> bool:
+        return self.ready and self.process.poll() is None
+
+    def clean(self) -> bool:
+        """Kill what the last kernel left running and remove its shared files; False when
+        the template is gone (a kernel killed it)."""
+        if not self.alive():
+            return False
+        try:
+            with request(self.socket, {"op": "clean"}) as conn:
+                return conn.recv(16) == b"clean"
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
