@@ -15,6 +15,18 @@ from lstm_ref.experiments.forecasting import (
     persistence_residuals,
     runs,
 )
+from lstm_ref.experiments.real_series import (
+    SEASON,
+    airline_sarima,
+    annual_growth,
+    classical_forecasts,
+    co2_data,
+    holt_winters,
+    lstm_runs,
+    mae,
+    rmse,
+    seasonal_naive,
+)
 from lstm_ref.experiments.text import (
     KINDS,
     NEGATIVE,
@@ -26,6 +38,7 @@ from lstm_ref.experiments.text import (
     negation_sentences,
 )
 from lstm_ref.params import param_count
+from lstm_ref.tasks.real import chronological_split
 
 SEEDS = (0, 1)
 CLEAN = "LSTM, clean training data"
@@ -44,6 +57,18 @@ def forecasts(one_thread):
     results = {}
     for name in FORECASTERS:  # one chapter cell per forecaster
         results |= forecaster_runs([name], seeds=SEEDS)
+    return results
+
+
+@pytest.fixture(scope="module")
+def classical():
+    return classical_forecasts()
+
+
+@pytest.fixture(scope="module")
+def real(one_thread):
+    results = lstm_runs(("levels",), seeds=(0, 1, 2))  # the chapter's two cells
+    results |= lstm_runs(("differences",), seeds=(0, 1, 2, 3, 4))
     return results
 
 
@@ -183,3 +208,159 @@ def test_gru_layer_has_three_quarters_of_the_lstm_parameters(text):
     gru = sum(p.numel() for p in text["gru", 0][0].rnn.parameters())
     assert lstm == param_count("LSTM", 16, 32) and gru == param_count("GRU", 16, 32)
     assert 4 * gru == 3 * lstm
+
+
+# --- a real series: CO₂ at Mauna Loa -------------------------------------------------
+
+
+def test_chronological_split_equals_a_plain_loop():
+    for length, validation, test in [(10, 2, 3), (526, 72, 72), (3, 1, 1)]:
+        split = chronological_split(length, validation=validation, test=test)
+        parts = []
+        for t in range(length):  # each step in exactly one set, in time order
+            if t < length - validation - test:
+                parts.append("train")
+            elif t < length - test:
+                parts.append("validation")
+            else:
+                parts.append("test")
+        for name in ("train", "validation", "test"):
+            assert list(range(length))[getattr(split, name)] == [
+                t for t in range(length) if parts[t] == name
+            ]
+    with pytest.raises(ValueError, match="expected length > validation"):
+        chronological_split(5, validation=2, test=3)
+
+
+def test_errors_and_growth_equal_plain_loops():
+    rng = np.random.default_rng(0)
+    forecast, actual = rng.normal(size=50), rng.normal(size=50)
+    squared = absolute = 0.0
+    for f, a in zip(forecast, actual):
+        squared += (f - a) ** 2
+        absolute += abs(f - a)
+    assert rmse(forecast, actual) == pytest.approx((squared / 50) ** 0.5, rel=1e-12)
+    assert mae(forecast, actual) == pytest.approx(absolute / 50, rel=1e-12)
+    t = np.arange(120)  # a slope of 0.1 a month on a yearly cycle rises 1.2 a year
+    assert annual_growth(300 + 0.1 * t + np.sin(2 * np.pi * t / SEASON)) == pytest.approx(1.2)
+
+
+def test_monthly_means_equal_a_plain_loop():
+    from statsmodels.datasets import co2 as source
+
+    weekly = source.load_pandas().data["co2"]
+    co2, _ = co2_data()
+    sums, counts = {}, {}
+    for date, value in weekly.items():
+        month = f"{date.year}-{date.month:02d}"
+        if not np.isnan(value):
+            sums[month] = sums.get(month, 0.0) + value
+            counts[month] = counts.get(month, 0) + 1
+    filled = 0
+    for m, month in enumerate(co2.months):
+        if month in counts:
+            assert co2.values[m] == pytest.approx(sums[month] / counts[month], rel=1e-12)
+        else:  # a gap: on the straight line between the nearest months with data
+            filled += 1
+            before = max(i for i in range(m) if co2.months[i] in counts)
+            after = min(i for i in range(m, len(co2.months)) if co2.months[i] in counts)
+            share = (m - before) / (after - before)
+            expected = (1 - share) * co2.values[before] + share * co2.values[after]
+            assert co2.values[m] == pytest.approx(expected, rel=1e-12)
+    assert filled == co2.filled_months
+
+
+def test_classical_forecasts_read_no_later_values():
+    co2, split = co2_data()
+    x = co2.values
+    cut = split.test.start + 30  # change every month from here on
+    later = x.copy()
+    later[cut:] += 50.0
+    for model in (seasonal_naive, holt_winters, airline_sarima):
+        seen, changed = model(x, split), model(later, split)
+        first = cut - split.test.start
+        np.testing.assert_allclose(changed.validation, seen.validation, rtol=1e-9)
+        kept = slice(0, first + 1)  # x̂_cut reads up to x_{cut-1}
+        np.testing.assert_allclose(changed.one_step[kept], seen.one_step[kept], rtol=1e-9)
+        assert np.abs(changed.one_step - seen.one_step).max() > 1.0  # later ones do change
+        np.testing.assert_allclose(changed.multi_step, seen.multi_step, rtol=1e-9)
+
+
+def test_seasonal_naive_repeats_last_year():
+    co2, split = co2_data()
+    x, T = co2.values, split.test.start
+    naive = seasonal_naive(x, split)
+    for h in range(len(naive.multi_step)):
+        assert naive.multi_step[h] == x[T - SEASON + h % SEASON]
+        assert naive.one_step[h] == x[T + h - SEASON]
+
+
+def test_co2_series_is_as_the_chapter_describes():
+    co2, split = co2_data()
+    x = co2.values
+    assert (co2.months[0], co2.months[-1], len(x)) == ("1958-03", "2001-12", 526)
+    assert (co2.weeks, co2.missing_weeks, co2.filled_months) == (2284, 59, 5)
+    assert [len(x[part]) for part in split] == [382, 72, 72]
+    assert x[split.test].min() > x[split.train].max()  # every test month above
+    assert annual_growth(x[split.test]) > 1.2 * annual_growth(x[split.train])
+
+
+def forecasts_of(real, representation):
+    """The Forecasts of every seed of the LSTM reading `representation`."""
+    return [run.forecasts for (r, _), run in real.items() if r == representation]
+
+
+def lstm_errors(real, representation, key):
+    """One test error of every seed of the LSTM reading `representation`."""
+    co2, split = co2_data()
+    return [f.errors(co2.values[split.test])[key] for f in forecasts_of(real, representation)]
+
+
+def test_sarima_wins_one_step_and_the_lstm_on_differences_ties_holt_winters(classical, real):
+    co2, split = co2_data()
+    actual = co2.values[split.test]
+    one = {name: f.errors(actual)["one-step RMSE"] for name, f in classical.items()}
+    lstm = lstm_errors(real, "differences", "one-step RMSE")
+    assert one["SARIMA"] < 0.95 * min(lstm)  # below the LSTM's best seed
+    assert 1 - one["SARIMA"] / np.mean(lstm) >= 0.08
+    assert one["SARIMA"] < 0.95 * one["Holt–Winters"]
+    assert abs(np.mean(lstm) / one["Holt–Winters"] - 1) < 0.06  # level with Holt–Winters
+    assert max(lstm) < 0.25 * one["seasonal naive"]
+    sigma = classical["SARIMA"].parameters["sigma2"] ** 0.5  # its own noise estimate
+    assert abs(one["SARIMA"] / sigma - 1) < 0.1
+    naive_bias = np.mean(actual - classical["seasonal naive"].one_step)
+    assert abs(naive_bias / annual_growth(actual) - 1) < 0.1  # short by a year's growth
+
+
+def test_lstm_on_levels_fails_beyond_the_training_range(classical, real):
+    co2, split = co2_data()
+    x = co2.values
+    naive = classical["seasonal naive"].errors(x[split.test])["one-step RMSE"]
+    assert min(lstm_errors(real, "levels", "one-step RMSE")) > 2 * naive
+    levels, differences = forecasts_of(real, "levels"), forecasts_of(real, "differences")
+    assert max(f.one_step.max() for f in levels) < x[split.test].max() - 5
+    worst_difference = max(rmse(f.validation, x[split.validation]) for f in differences)
+    for f in levels:  # the validation months choose differences, for every seed
+        assert rmse(f.validation, x[split.validation]) > 3 * worst_difference
+    steps = np.diff(x)
+    in_training = steps[: split.train.stop - 1]
+    in_test = steps[split.test.start - 1 :]
+    assert in_training.min() <= in_test.min() and in_test.max() <= in_training.max()
+
+
+def test_multi_step_errors_follow_the_extrapolated_slope(classical, real):
+    co2, split = co2_data()
+    x = co2.values
+    multi = {name: f.errors(x[split.test])["multi-step RMSE"] for name, f in classical.items()}
+    lstm = lstm_errors(real, "differences", "multi-step RMSE")
+    assert multi["SARIMA"] < 0.9 * np.mean(lstm)
+    assert np.mean(lstm) < 0.9 * multi["Holt–Winters"] < multi["seasonal naive"]
+    assert max(lstm) > 2 * min(lstm)  # the seed matters
+    hw = classical["Holt–Winters"]
+    assert hw.parameters["smoothing_trend"] < 0.01  # a slope that never moves
+    hw_growth = annual_growth(hw.multi_step)
+    assert abs(hw_growth - annual_growth(x[split.train])) < 0.05  # the training average
+    assert hw_growth < annual_growth(classical["SARIMA"].multi_step) < annual_growth(x[split.test])
+    growth = [annual_growth(f.multi_step) for f in forecasts_of(real, "differences")]
+    off = np.abs(np.array(growth) - annual_growth(x[split.test]))
+    assert np.corrcoef(off, lstm)[0, 1] > 0.7
