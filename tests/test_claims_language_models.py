@@ -1,0 +1,219 @@
+"""Every claim of chapter 5 (book/05_language_models.md), asserted on the same runs.
+
+The fixtures make the chapter's calls with the chapter's seeds, so these tests see the
+numbers the reader sees. The corpus is read from this Python's standard library, which
+differs a little between versions, so the tests assert the relations the prose states,
+with margins, not the numbers themselves.
+"""
+
+import math
+
+import pytest
+import torch
+
+from lstm_ref.experiments import language_model as lm
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the chapter does
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def ngram_valid(one_thread):
+    return {n: lm.bits(lm.ngram_log_probs(n, "valid")) for n in range(1, lm.MAX_ORDER + 1)}
+
+
+@pytest.fixture(scope="module")
+def best_order(ngram_valid):
+    return min(ngram_valid, key=ngram_valid.get)
+
+
+@pytest.fixture(scope="module")
+def main(one_thread):
+    return lm.language_model(lm.MAIN, seed=0)
+
+
+@pytest.fixture(scope="module")
+def comparison(one_thread):
+    results = {}
+    for batches in ("carried", "random"):
+        for L in lm.TRUNCATIONS:
+            run = lm.language_model(lm.comparison(batches, L), seed=0)
+            windows = lm.window_log_probs(run.model, lm.corpus().valid_ids, L)
+            results[batches, L] = (run, lm.bits(run.valid_log_probs), lm.bits(windows.flatten()))
+    return results
+
+
+# --- the corpus ------------------------------------------------------------------------
+
+
+def test_corpus_size_split_and_vocabulary():
+    corpus = lm.corpus()
+    assert len(corpus.text) == lm.CORPUS_CHARS == 1_000_000
+    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (900_000, 50_000, 50_000)
+    assert corpus.train + corpus.valid + corpus.test == corpus.text
+    assert set(corpus.vocab.chars) <= set("\n" + "".join(map(chr, range(32, 127))))
+    assert lm.replaced_chars() < 100  # "almost all ASCII"
+    files = lm.files_of("text")
+    assert files == sorted(files) and files[0] == lm.files_of("train")[0]
+    # "the validation text comes from a file whose beginning is in the training text"
+    assert lm.files_of("valid")[0] == lm.files_of("train")[-1]
+
+
+def test_uniform_model_needs_log2_v_bits():
+    V = len(lm.corpus().vocab)
+    logits = torch.zeros(5, 2, V)
+    targets = torch.randint(V, (5, 2), generator=torch.Generator().manual_seed(0))
+    from lstm_ref.text import bits_per_char, perplexity
+
+    assert math.isclose(bits_per_char(logits, targets), math.log2(V), rel_tol=1e-6)
+    assert math.isclose(perplexity(logits, targets), V, rel_tol=1e-5)
+
+
+# --- baselines and the LSTM ------------------------------------------------------------
+
+
+def test_each_character_of_context_helps_less_and_less(ngram_valid, best_order):
+    bits = [ngram_valid[n] for n in sorted(ngram_valid)]
+    gains = [a - b for a, b in zip(bits, bits[1:])]
+    assert all(g > 0 for g in gains)  # each character of context helps
+    assert all(g2 < g1 for g1, g2 in zip(gains[1:], gains[2:]))  # less and less
+    assert best_order == lm.MAX_ORDER  # the best order is the highest we fit
+
+
+def test_lstm_and_ngram_leave_the_unigram_far_behind_and_are_close(main, best_order):
+    for part in ("valid", "test"):
+        unigram = lm.bits(lm.ngram_log_probs(1, part))
+        ngram = lm.bits(lm.ngram_log_probs(best_order, part))
+        lstm = getattr(main, f"{part}_bits")
+        assert max(ngram, lstm) < unigram - 2.0  # "far behind"
+        assert abs(ngram - lstm) < 0.25  # "it is close"
+
+
+def test_ngram_wins_inside_names_and_lstm_everywhere_else(main, best_order):
+    corpus = lm.corpus()
+    for part in ("valid", "test"):
+        lstm_lp = getattr(main, f"{part}_log_probs")
+        ngram_lp = lm.ngram_log_probs(best_order, part)
+        classes = lm.word_classes(getattr(corpus, part))
+        assert sum(m.sum() for m in classes.values()) == len(getattr(corpus, part)) - 1
+
+        def margin(kind, classes=classes, lstm_lp=lstm_lp, ngram_lp=ngram_lp):
+            return lm.bits(ngram_lp, classes[kind]) - lm.bits(lstm_lp, classes[kind])
+
+        assert margin("inside a word") < -0.05  # the n-gram is better inside a name
+        assert margin("first of a word") > 0.1  # the LSTM on the first character
+        assert margin("not in a word") > 0.05  # and on everything else
+
+
+def test_word_classes_equal_a_plain_loop():
+    text = "x = foo_1(ab) + 2\n"
+    classes = lm.word_classes(text)
+    kinds = "".join(
+        "i" if classes["inside a word"][t] else "f" if classes["first of a word"][t] else "o"
+        for t in range(len(text) - 1)
+    )
+    assert kinds == "ooofiiiiofioooofo"  # for text[1:] = " = foo_1(ab) + 2\n"
+
+
+# --- truncated BPTT --------------------------------------------------------------------
+
+
+def test_all_comparison_runs_cost_about_the_same(comparison):
+    cpu = [run.cpu_seconds for run, _, _ in comparison.values()]
+    assert max(cpu) < 1.3 * min(cpu)
+    for (_, L), (run, _, _) in comparison.items():
+        assert run.recipe.batch_size * L == lm.CHARS_PER_STEP
+
+
+def test_carried_state_beats_random_windows_at_both_lengths(comparison):
+    for L in lm.TRUNCATIONS:
+        assert comparison["random", L][1] - comparison["carried", L][1] > 0.03
+
+
+def test_carried_state_reaches_further_back_than_the_gradient(comparison):
+    short = min(lm.TRUNCATIONS)
+    _, stream, windows = comparison["carried", short]
+    assert windows > stream + 0.2  # reading from zeros every L characters hurts
+    _, stream, windows = comparison["random", short]
+    assert stream < windows  # even the random-window model reads better as a stream
+
+
+def test_longer_window_bought_nothing_here(comparison):
+    short, long = lm.TRUNCATIONS
+    carried_short, carried_long = comparison["carried", short][1], comparison["carried", long][1]
+    assert abs(carried_short - carried_long) < 0.1  # "end within … of each other"
+    assert carried_long > carried_short - 0.02  # and the longer one is not better
+
+
+# --- sampling --------------------------------------------------------------------------
+
+
+def test_samples_look_like_python_and_greedy_loops(main):
+    samples = lm.samples(seed=0)
+    assert set(samples) == set(lm.SAMPLERS)
+    assert all(len(s) == lm.SAMPLE_LENGTH for texts in samples.values() for s in texts)
+    assert len(set(samples["greedy"])) == 1  # greedy draws nothing at random
+    period = lm.tail_period(samples["greedy"][0])
+    assert period is not None and period < 50
+    text = "".join(samples["τ = 1"])
+    for piece in ("\n    ", "self.", "(", "#"):
+        assert piece in text
+    assert '"' in text or "'" in text
+
+
+def test_temperature_trades_correctness_for_variety(main):
+    share = {name: lm.known_word_share(texts) for name, texts in lm.samples(seed=0).items()}
+    assert share["τ = 0.5"] > share["τ = 1"] > share["τ = 1.5"]
+    assert share["τ = 1, top-k = 5"] > share["τ = 1"]
+    assert share["τ = 1"] < 0.9  # "names that are often made up"
+
+
+def test_tail_period_equals_a_plain_check():
+    assert lm.tail_period("abc" + "xy" * 60) == 2
+    assert lm.tail_period("ab" + " " * 120) == 1
+    assert lm.tail_period("".join(chr(65 + i % 26) for i in range(150)), tail=30) == 26
+    assert lm.tail_period("".join(chr(33 + i) for i in range(90)), tail=50) is None
+
+
+# --- what the network learned ----------------------------------------------------------
+
+
+def test_two_units_follow_the_layout_and_none_tracks_brackets(main):
+    search = lm.unit_search(seed=0)
+    r = {label: abs(search.best(label)[1]) for label in search.labels}
+    assert 0.5 <= r["column"] < 0.8  # close to a position-in-line cell, not clean
+    assert 0.5 <= r["string"] < 0.8
+    for label in ("brackets", "comment", "indent"):
+        assert r[label] < 0.5  # "the best units reach only …"
+
+
+def test_column_unit_drops_at_newlines_and_runs_hotter_in_prose(main):
+    search = lm.unit_search(seed=0)
+    unit, r = search.best("column")
+    value = search.cells[:, unit] * math.copysign(1, r)  # oriented so that r > 0
+    newline = torch.tensor([ch == "\n" for ch in search.text])
+    before = newline.roll(-1)  # the character before each newline
+    column = search.labels["column"]
+    assert value[newline].mean() < value[before].mean() - 0.5  # drops at each newline
+    assert value[newline].mean() < value[column >= 30].mean() - 1.0  # grows along a line
+    middle = (column >= 20) & (column <= 60)
+    prose = (search.labels["string"] + search.labels["comment"]) > 0
+    assert value[middle & prose].mean() > 1.3 * value[middle & ~prose].mean()
+
+
+def test_correlations_equal_pearson_r():
+    g = torch.Generator().manual_seed(0)
+    states = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    label = states[:, 2] * 2 + 0.1 * torch.randn(200, generator=g, dtype=torch.float64)
+    found = lm.correlations(states, label)
+    for unit in range(5):
+        expected = torch.corrcoef(torch.stack([states[:, unit], label]))[0, 1]
+        assert torch.isclose(found[unit], expected)
+    assert lm.correlations(torch.ones(10, 2), torch.arange(10.0)).eq(0).all()
