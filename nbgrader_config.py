@@ -2,7 +2,7 @@
 
 The Formgrader and `nbgrader` commands run here read this file: the course's own settings
 (autograder/nbgrader_config.py: source in solutions/, release in notebooks/, so the
-Formgrader lists the six assignments). A grading workspace made by
+Formgrader lists the seven assignments). A grading workspace made by
 `python -m autograder grade` has its own nbgrader_config.py; open the Formgrader there
 to see the graded class (README, "For instructors").
 """

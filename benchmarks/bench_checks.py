@@ -25,8 +25,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CHAPTERS = ["rnn_limits", "lstm_cell", "variants", "gradient_flow", "encoder_decoder",
-            "using_lstms"]  # fmt: skip
+CHAPTERS = ["rnn_limits", "lstm_cell", "variants", "gradient_flow", "language_models",
+            "encoder_decoder", "using_lstms"]  # fmt: skip
 
 
 def seconds(call, rounds: int) -> float:

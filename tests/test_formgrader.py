@@ -135,7 +135,7 @@ def jupyter_in(tmp_path):
         server.stop()
 
 
-def test_from_the_repository_root_the_formgrader_lists_the_six_assignments(
+def test_from_the_repository_root_the_formgrader_lists_the_seven_assignments(
     browser, jupyter_in, tmp_path
 ):
     config = tmp_path / "config0"  # the gradebook goes here, not into the repository
@@ -147,7 +147,7 @@ def test_from_the_repository_root_the_formgrader_lists_the_six_assignments(
     page = server.open(browser, "/formgrader/manage_assignments", "td.num-submissions")
     names = sorted(page.locator("td.name").all_inner_texts())
     assert names == sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
-    assert len(names) == 6 and names[0] == A
+    assert len(names) == 7 and names[0] == A
     assert (tmp_path / "gradebook.db").exists()  # the Formgrader opened its gradebook
 
 

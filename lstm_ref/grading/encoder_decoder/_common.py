@@ -14,10 +14,8 @@ gradient is 0, without it the row is trained, and the outputs are the same eithe
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
@@ -28,64 +26,17 @@ from lstm_ref.nn import Seq2Seq
 from lstm_ref.tasks import PAD_ID, VOCAB_SIZE
 
 from .. import guard
-from ..cases import devices
-from ..core import Case, GradingError
-from ..exercise import Exercise
+from ..core import GradingError
 from ..values import describe
 
-DTYPES = [torch.float64, torch.float32]
 BUILD_IT = "Build it from nn.Embedding, nn.LSTM and nn.Linear."
 SEQ2SEQ_CLASSES = [(RefEncoder, "forward"), (RefDecoder, "forward"), (Seq2Seq, "forward"),
                    (Seq2Seq, "greedy_decode")]  # fmt: skip
 
 
-@contextlib.contextmanager
-def full_float32():
-    """cuDNN in full float32 (no TF32), as the reference computes, forward and backward."""
-    allow_tf32 = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = allow_tf32
-
-
-class TorchExercise(Exercise):
-    """An exercise whose student code runs with cuDNN in full float32 (a float32 nn.LSTM
-    on CUDA then matches lstm_ref's LSTM, gradients included)."""
-
-    def run(self, student, hidden: bool = False):
-        with full_float32():
-            return super().run(student, hidden)
-
-
 def forbid(methods=(), functions=(), attributes=(), hint: str = BUILD_IT):
     """:func:`lstm_ref.grading.guard.forbid` with this chapter's hint."""
     return guard.forbid(methods, attributes, functions, hint)
-
-
-def seeded(seed: int, build: Callable):
-    """``build()`` with torch's global generator seeded, then restored as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
-
-def torch_cases(make: Callable, shapes: Sequence[tuple], hidden: bool,
-                describe_sizes: Callable[..., str]) -> list[Case]:  # fmt: skip
-    """One case per shape × dtype × device; ``make(seed, *sizes, dtype, device)`` -> args.
-
-    ``shapes``: (label, *sizes); the label reads "label (sizes), dtype, device".
-    """
-    cases = []
-    for k, (label, *sizes) in enumerate(shapes):
-        for dtype in DTYPES:
-            for device in devices("torch"):
-                args = make(k + (1000 if hidden else 0), *sizes, dtype=dtype, device=device)
-                name = str(dtype).removeprefix("torch.")
-                text = f"{label} ({describe_sizes(*sizes)}), {name}, {device}"
-                cases.append(Case(text, args, np.dtype(name), device))
-    return cases
 
 
 # ---------------------------------------------------------------- parameters as an argument

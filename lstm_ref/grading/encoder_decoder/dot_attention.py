@@ -18,7 +18,8 @@ from lstm_ref.nn import DotAttention
 
 from ..core import Check, Mistake
 from ..exercise import Part
-from ._common import TorchExercise, forbid, torch_cases
+from ..torch_cases import TorchExercise, torch_cases
+from ._common import forbid
 
 # (label, T, N, S, H, scale): every string has padding or not, each has >= 1 real token
 SHAPES = [("typical", 3, 4, 5, 4, 1.0), ("batch 1", 2, 1, 4, 3, 1.0),

@@ -19,16 +19,14 @@ from lstm_ref.tasks import PAD_ID, VOCAB_SIZE, toy_translation
 
 from ..core import Check, Mistake
 from ..exercise import Part
+from ..torch_cases import TorchExercise, seeded, torch_cases
 from ._common import (
     SEQ2SEQ_CLASSES,
-    TorchExercise,
     forbid,
     instance,
     parameters,
     require_class,
     run_with,
-    seeded,
-    torch_cases,
     unpack,
 )
 

@@ -17,7 +17,8 @@ from lstm_ref.tasks import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE, toy_translation
 
 from ..core import Check, Mistake
 from ..exercise import Part
-from ._common import TorchExercise, forbid, seeded, torch_cases
+from ..torch_cases import TorchExercise, seeded, torch_cases
+from ._common import forbid
 
 # (label, N, E, H, max_len, seed, gain, EOS bias): random weights are too tame to stop, so
 # the LSTM weights are multiplied by `gain`, the output layer's by 3, and the EOS logit

@@ -25,7 +25,8 @@ from lstm_ref.train import train
 from ..core import TOLERANCE, Check, Mistake
 from ..exercise import Part
 from ..judge import difference
-from ._common import TorchExercise, forbid, seeded, torch_cases
+from ..torch_cases import TorchExercise, seeded, torch_cases
+from ._common import forbid
 
 LR = 0.5  # plain SGD; large enough that every mistake moves the parameters visibly
 # (label, N, E, H, max_len): two batches of toy translation, one SGD step on each
