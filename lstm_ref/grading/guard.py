@@ -15,6 +15,7 @@ import torch
 
 import lstm_ref.nn as ref_nn
 import lstm_ref.nn.functional as ref_functional
+import lstm_ref.nn.fused as ref_fused
 import lstm_ref.nn.recurrent as ref_recurrent
 import lstm_ref.numpy_ref as ref_numpy
 
@@ -93,7 +94,7 @@ def forbid(methods=(), attributes=(), functions=(), hint: str = WRITE_IT):
 
 def _reference_functions():
     """lstm_ref's model functions, by their public name (lstm_ref.numpy_ref.sigmoid)."""
-    for module in (ref_functional, ref_numpy, ref_recurrent):
+    for module in (ref_functional, ref_fused, ref_numpy, ref_recurrent):
         for name in getattr(module, "__all__", dir(module)):
             value = getattr(module, name)
             defined_here = str(getattr(value, "__module__", "")).startswith("lstm_ref.")

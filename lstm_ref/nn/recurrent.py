@@ -6,6 +6,10 @@ the same constructor arguments, name and shape their parameters the same way
 ``batch_first``, ``PackedSequence``) and return the same values, so
 ``ours.load_state_dict(theirs.state_dict())`` works in both directions.
 
+The LSTM (without ``proj_size`` or packed lengths) takes :func:`lstm_ref.nn.fused.lstm_scan`,
+the same steps with their backward written out; every other case loops the step of
+:mod:`lstm_ref.nn.functional` through autograd with :func:`scan`.
+
 Symbols: N batch, L sequence length, I ``input_size``, H ``hidden_size``, P ``proj_size``
 (LSTM only), H_out = P if P > 0 else H, D = 2 if bidirectional else 1.
 
@@ -27,6 +31,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from . import functional as fn
+from . import fused
 from ._checks import check_shape, check_tensor, zeros_state
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4, "PEEPHOLE_LSTM": 4}
@@ -51,6 +56,14 @@ def scan(step, x_proj: Tensor, state: tuple, args: tuple, reverse=False, lengths
         outputs[t] = new[0]  # past a sequence's end: repacking drops it
         state = new
     return torch.stack(outputs), state
+
+
+def _fused_lstm(x_proj: Tensor, state: tuple, args: tuple, reverse: bool):
+    """``scan(fn.lstm_step, ...)`` as one autograd node (:func:`fused.lstm_scan`)."""
+    if not reverse:
+        return fused.lstm_scan(x_proj, state, *args)
+    out, state = fused.lstm_scan(x_proj.flip(0), state, *args)  # the reversed sequence
+    return out.flip(0), state
 
 
 class RNNBase(nn.Module):
@@ -148,9 +161,12 @@ class RNNBase(nn.Module):
             outputs = []
             for direction in range(D):
                 step, W_ih, b_ih, args = self._step_and_args(layer, direction)
-                x_proj = F.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the time loop
+                x_proj = fused.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the loop
                 k = layer * D + direction
-                out, states[k] = scan(step, x_proj, states[k], args, direction == 1, lengths)
+                if step is fn.lstm_step and args[2] is None and lengths is None:
+                    out, states[k] = _fused_lstm(x_proj, states[k], args[:2], direction == 1)
+                else:
+                    out, states[k] = scan(step, x_proj, states[k], args, direction == 1, lengths)
                 outputs.append(out)
             x = torch.cat(outputs, dim=-1) if D == 2 else outputs[0]  # (L, N, D*H_out)
         return self._package(input, x, states, lengths, batched)

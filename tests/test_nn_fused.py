@@ -1,0 +1,108 @@
+"""lstm_ref.nn.fused: the LSTM's hand-written backward and the oneDNN linear.
+
+The oracles: torch.autograd.gradcheck (central differences, float64), the plain loop of
+lstm_step through autograd, and torch.nn.LSTM in float32, where the oneDNN GEMM runs.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lstm_ref.nn as ours
+from lstm_ref.nn import fused
+from lstm_ref.nn.functional import lstm_step
+from lstm_ref.nn.recurrent import scan
+
+L, N, H = 5, 3, 4
+
+
+def lstm_inputs(bias=True, seed=0, dtype=torch.float64):
+    """x_proj (L, N, 4H), h_0, c_0 (N, H), W_hh (4H, H), b_hh (4H,), all requiring grad."""
+    gen = torch.Generator().manual_seed(seed)
+    shapes = [(L, N, 4 * H), (N, H), (N, H), (4 * H, H)] + ([(4 * H,)] if bias else [])
+    tensors = [torch.randn(s, generator=gen, dtype=dtype).requires_grad_() for s in shapes]
+    return tensors + ([] if bias else [None])
+
+
+def scan_outputs(run, x_proj, h_0, c_0, W_hh, b_hh):
+    out, (h, c) = run(x_proj, (h_0, c_0), W_hh, b_hh)
+    return out, h, c
+
+
+def fused_run(x_proj, state, W_hh, b_hh):
+    return fused.lstm_scan(x_proj, state, W_hh, b_hh)
+
+
+def plain_run(x_proj, state, W_hh, b_hh):
+    return scan(lstm_step, x_proj, state, (W_hh, b_hh))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_scan_passes_gradcheck(bias):
+    inputs = lstm_inputs(bias)
+    check = lambda *xs: scan_outputs(fused_run, *xs)  # noqa: E731
+    assert torch.autograd.gradcheck(check, tuple(inputs), eps=1e-6, atol=1e-8)
+
+
+def test_lstm_scan_equals_the_plain_loop_of_lstm_step():
+    inputs = lstm_inputs()
+    weights = [torch.randn(s, dtype=torch.float64) for s in [(L, N, H), (N, H), (N, H)]]
+    results = []
+    for run in (fused_run, plain_run):
+        outs = scan_outputs(run, *inputs)
+        loss = sum((o * w).sum() for o, w in zip(outs, weights))
+        results.append((outs, torch.autograd.grad(loss, inputs)))
+    (out_a, grad_a), (out_b, grad_b) = results
+    for a, b in zip([*out_a, *grad_a], [*out_b, *grad_b]):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_lstm_scan_double_backward_falls_back_to_autograd():
+    inputs = lstm_inputs(seed=1)
+    check = lambda *xs: scan_outputs(fused_run, *xs)  # noqa: E731
+    assert torch.autograd.gradgradcheck(check, tuple(inputs), eps=1e-6, atol=1e-7)
+
+
+def test_lstm_scan_refuses_an_output_changed_in_place():
+    """The backward reads the outputs as h_{t-1}: changing them must not pass silently."""
+    x_proj, h_0, c_0, W_hh, b_hh = lstm_inputs()
+    out, _ = fused_run(x_proj, (h_0, c_0), W_hh, b_hh)
+    with pytest.raises(RuntimeError, match="inplace|in-place"):
+        out.mul_(2).sum().backward()
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_backward_passes_gradcheck(bias):
+    gen = torch.Generator().manual_seed(0)
+    x, W, b = (torch.randn(s, generator=gen, dtype=torch.float64).requires_grad_()
+               for s in [(2, 3, 5), (4, 5), (4,)])  # fmt: skip
+    assert torch.autograd.gradcheck(fused._Linear.apply, (x, W, b if bias else None))
+
+
+def test_linear_float32_matches_f_linear():
+    """In float32 on the CPU this is oneDNN's GEMM (when torch has it) against MKL's."""
+    gen = torch.Generator().manual_seed(0)
+    x, W, b = (torch.randn(s, generator=gen).requires_grad_() for s in [(7, 6, 5), (9, 5), (9,)])
+    grads = []
+    for linear in (fused.linear, F.linear):
+        y = linear(x, W, b)
+        grads.append((y, *torch.autograd.grad((y * y).sum(), (x, W, b))))
+    for a, b_ in zip(*grads):
+        torch.testing.assert_close(a, b_, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_float32_matches_torch(bidirectional):
+    """The fast path as the benchmark runs it: float32, oneDNN, two layers."""
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)
+    mine = ours.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)
+    mine.load_state_dict(theirs.state_dict())
+    x = torch.randn(7, 3, 6)
+    results = []
+    for module in (mine, theirs):
+        out, (h, c) = module(x)
+        (out.sum() + h.sum() + c.sum()).backward()
+        results.append([out, h, c] + [p.grad for p in module.parameters()])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
