@@ -17,6 +17,7 @@ from lstm_ref.experiments.seq2seq import (
     sequence_loss,
 )
 from lstm_ref.nn import Seq2Seq
+from lstm_ref.nn.attention import AdditiveAttention, DotAttention
 from lstm_ref.tasks import PAD_ID, VOCAB_SIZE
 
 RUNS = [("plain", 0), ("plain", 1), ("attention", 0), ("attention", 1), ("plain, wider", 0)]
@@ -53,6 +54,33 @@ def test_sequence_loss_is_cross_entropy_over_real_tokens():
     real = target != PAD_ID
     log_p = logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
     torch.testing.assert_close(sequence_loss(logits, target), -log_p[real].mean())
+
+
+def test_scaled_dot_and_additive_scores_are_as_written():
+    T, S, N, H = 3, 5, 2, 8
+    g = torch.Generator().manual_seed(0)
+    s, h = torch.randn(T, N, H, generator=g), torch.randn(S, N, H, generator=g)
+    dot = torch.einsum("tnh,snh->tns", s, h)  # s_t · h_j
+    for scaled, scores in ((False, dot), (True, dot / H**0.5)):
+        _, weights = DotAttention(H, scaled=scaled)(s, h)
+        torch.testing.assert_close(weights, scores.softmax(-1))
+    additive = AdditiveAttention(H)
+    W = torch.cat([additive.W_q.weight, additive.W_k.weight], dim=1)  # Luong's concat W
+    queries = s.unsqueeze(2).expand(T, N, S, H)  # s_t
+    keys = h.permute(1, 0, 2).unsqueeze(0).expand(T, N, S, H)  # h_j
+    both = torch.cat([queries, keys], dim=-1)  # [s_t; h_j]
+    with torch.no_grad():
+        concat = additive.v(torch.tanh(both @ W.T + additive.W_k.bias)).squeeze(-1)
+        _, weights = additive(s, h)
+    torch.testing.assert_close(weights, concat.softmax(-1))
+
+
+def test_dot_product_variance_grows_with_the_width():
+    g = torch.Generator().manual_seed(0)
+    for H in (16, 256):
+        q, k = torch.randn(20_000, H, generator=g), torch.randn(20_000, H, generator=g)
+        variance = (q * k).sum(-1).var().item()
+        assert abs(variance / H - 1) < 0.05  # var(s·h) = H, so s·h/√H has variance 1
 
 
 def test_context_is_a_fixed_number_of_values_per_string():

@@ -6,12 +6,13 @@ Jacobian formula is checked against autograd, and the direct term against the
 forget gate computed from the weights.
 """
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from lstm_ref.experiments import memory
+from lstm_ref.experiments import language_model, memory, seq2seq, variants
 from lstm_ref.experiments.gradients import (
     CURVE_LENGTH,
     FORGET_BIASES,
@@ -22,10 +23,12 @@ from lstm_ref.experiments.gradients import (
     relative,
     scaled_lstm_factory,
 )
-from lstm_ref.experiments.jacobians import cell_state_jacobians, jacobian_norms
-from lstm_ref.experiments.memory import ADDING_MODELS, SEEDS, adding_run
+from lstm_ref.experiments.jacobians import cell_state_jacobians, jacobian_norms, step_jacobian
+from lstm_ref.experiments.memory import ADDING_MODELS, RECALL_MODELS, SEEDS, adding_run
 from lstm_ref.experiments.models import set_forget_bias
 from lstm_ref.nn import LSTM
+from lstm_ref.nn.functional import lstm_cell
+from lstm_ref.tasks import adding_problem
 
 pytestmark = pytest.mark.slow
 
@@ -105,6 +108,93 @@ def test_total_jacobian_exceeds_one_with_the_largest_bias():
     assert norms[:, 2].min() > 1.02
 
 
+# ------------------------------------------------------------------ many steps: the pair (h, c)
+
+
+def states_along(lstm, x):
+    """The states (h_t, c_t) before every step of x (L, I), and after the last: L + 1 each."""
+    weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    h = c = torch.zeros(lstm.hidden_size, dtype=x.dtype)
+    hs, cs = [h], [c]
+    with torch.no_grad():
+        for x_t in x:
+            h, c = lstm_cell(x_t, (h, c), *weights)
+            hs.append(h)
+            cs.append(c)
+    return hs, cs
+
+
+@pytest.mark.parametrize("forget_bias", [0.0, 3.0])
+def test_pair_jacobian_matches_the_chapter_blocks(forget_bias):
+    lstm, x = fresh_lstm(2, forget_bias)
+    hs, cs = states_along(lstm, x)
+    h_prev, c_prev = hs[-2], cs[-2]
+    J = step_jacobian(lstm, x[-1], h_prev, c_prev)  # (2H, 2H), rows (h_t, c_t)
+    with torch.no_grad():
+        i, f, g, o = gates(lstm, x[-1], h_prev)
+    c = f * c_prev + i * g
+    H = lstm.hidden_size
+    W_hi, W_hf, W_hg, W_ho = lstm.weight_hh_l0.detach().split(H)
+    B = torch.diag(c_prev * f * (1 - f)) @ W_hf + torch.diag(g * i * (1 - i)) @ W_hi
+    B = B + torch.diag(i * (1 - g**2)) @ W_hg  # ∂c_t/∂h_{t-1}
+    slope = o * (1 - torch.tanh(c) ** 2)  # ∂h_t/∂c_t
+    blocks = {
+        "hh": torch.diag(torch.tanh(c) * o * (1 - o)) @ W_ho + torch.diag(slope) @ B,
+        "hc": torch.diag(slope * f),
+        "ch": B,
+        "cc": torch.diag(f),
+    }
+    expected = torch.cat([torch.cat([blocks["hh"], blocks["hc"]], 1),
+                          torch.cat([blocks["ch"], blocks["cc"]], 1)])  # fmt: skip
+    torch.testing.assert_close(J, expected, rtol=1e-10, atol=1e-12)
+
+
+def k_step_jacobian(lstm, x, start):
+    """∂(h_L, c_L)/∂(h, c) of running x (k, I) from the state `start` = (h, c), by autograd."""
+    weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    H = lstm.hidden_size
+
+    def run(state):
+        h, c = state[:H], state[H:]
+        for x_t in x:
+            h, c = lstm_cell(x_t, (h, c), *weights)
+        return torch.cat([h, c])
+
+    return torch.autograd.functional.jacobian(run, start)
+
+
+@pytest.mark.parametrize("forget_bias", FORGET_BIASES)
+def test_many_steps_multiply_pair_jacobians_not_one_step_totals(forget_bias):
+    """The chain rule over k steps is J_T ⋯ J_{T-k+1}; a product of the one-step totals
+    dc_t/dc_{t-1} misses the routes through o_t, and diag(∏ f) is one route among many."""
+    k, H = 10, 32
+    norm = torch.linalg.matrix_norm
+    for seed in SEEDS:
+        lstm, x = fresh_lstm(seed, forget_bias)
+        L = len(x)
+        hs, cs = states_along(lstm, x)
+        jacobians = [step_jacobian(lstm, x[t], hs[t], cs[t]) for t in range(L - k, L)]
+        product = torch.eye(2 * H, dtype=torch.float64)
+        for J in jacobians:
+            product = J @ product  # J_T ⋯ J_{T-k+1}
+        chain = k_step_jacobian(lstm, x[L - k :], torch.cat([hs[L - k], cs[L - k]]))
+        torch.testing.assert_close(product, chain, rtol=1e-10, atol=1e-14)
+
+        # dc_T/dc_{T-k}, with h_{T-k} = o_{T-k} ⊙ tanh(c_{T-k}) following c_{T-k}
+        o = hs[L - k] / torch.tanh(cs[L - k])
+        dh_dc = torch.diag(o * (1 - torch.tanh(cs[L - k]) ** 2))
+        total = product[H:, :H] @ dh_dc + product[H:, H:]
+        one_step_totals = torch.eye(H, dtype=torch.float64)
+        for t in range(L - k, L):
+            one_step_totals = cell_state_jacobians(lstm, x[: t + 1])[1] @ one_step_totals
+        assert norm(one_step_totals - total, ord=2) > 0.01 * norm(total, ord=2)
+
+        forget = torch.stack([J[H:, H:].diagonal() for J in jacobians])  # (k, H): f_t
+        cell_path = torch.diag(forget.prod(0))  # diag(f_T ⊙ … ⊙ f_{T-k+1})
+        cc = product[H:, H:]
+        assert norm(cc - cell_path, ord=2) > 0.5 * norm(cc, ord=2)  # other routes weigh
+
+
 # ------------------------------------------------------------------ gradient curves
 
 
@@ -175,6 +265,47 @@ def test_scaled_lstm_explodes():
 
 
 # ------------------------------------------------------------------ adding problem
+
+
+def test_adding_problem_is_the_form_of_le_et_al():
+    """Values in [0, 1], one marked step in each half, the target their unscaled sum."""
+    L = memory.ADDING_LENGTH
+    x, y = adding_problem(L, batch_size=256, seed=0)
+    values, markers = x[..., 0], x[..., 1]  # (L, N)
+    assert values.min() >= 0 and values.max() <= 1
+    assert (markers[: L // 2].sum(0) == 1).all() and (markers[L // 2 :].sum(0) == 1).all()
+    torch.testing.assert_close(y[:, 0], (values * markers).sum(0))
+
+
+def test_every_training_run_of_chapters_1_to_6_clips(monkeypatch):
+    """Chapter 4: "every training run of chapters 1 to 6 clips the gradient norm"."""
+
+    class Recorded(Exception):
+        pass
+
+    def record(*args, clip_grad_norm=None, **kwargs):
+        raise Recorded(clip_grad_norm)
+
+    def clip_of(module, run):
+        monkeypatch.setattr(module, "train", record)
+        with pytest.raises(Recorded) as caught:
+            run()
+        monkeypatch.undo()
+        return caught.value.args[0]
+
+    runs = {  # chapter: the calls that train, as the chapters make them
+        "1, recall": lambda: memory.recall_run(RECALL_MODELS[0], 5, seed=0),
+        "4, adding": lambda: adding_run(LSTM_SPEC, seed=0),
+        "6, seq2seq": lambda: seq2seq.train_translator("additive", seed=0),
+    }
+    for name, run in runs.items():
+        module = memory if name[0] in "14" else seq2seq
+        assert clip_of(module, run) is not None, name
+    race = clip_of(variants, lambda: variants.compare_on_task(("LSTM",), seeds=(0,),
+                                                              clip_grad_norm=1.0))  # fmt: skip
+    assert race is not None  # chapter 3 passes clip_grad_norm=1.0
+    clip_default = {f.name: f.default for f in dataclasses.fields(language_model.Recipe)}
+    assert clip_default["clip"] is not None and language_model.MAIN.clip is not None  # ch. 5
 
 
 def test_baseline_is_the_variance_of_the_target(baseline):

@@ -80,6 +80,8 @@ def test_worked_cell_is_as_described():
 
 def test_the_narrated_units():
     step = worked_step()
+    assert (step.f > 0.5).all()  # the forget bias lifts both forget gates above one half
+    assert (sigmoid(step.a_f - 1.0) < 0.5).all()  # without it, both would be below
     assert step.o[0, 0] < 0.5  # unit 1's output gate shows less than half of tanh(c_t)
     assert step.c_prev[0, 1] < 0 < step.c[0, 1]  # unit 2's cell state changes sign
 

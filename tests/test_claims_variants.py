@@ -12,6 +12,7 @@ import torch
 
 from lstm_ref.experiments.variants import (
     VARIANTS,
+    LastStepClassifier,
     bidirectional_parts,
     build,
     compare_on_task,
@@ -123,6 +124,15 @@ def test_plain_stacks_shrink_the_gradient_and_residual_stacks_do_not():
     assert residual.min() > 0.5 and residual.max() < 2
 
 
+@pytest.mark.parametrize("layer", [LSTM, torch.nn.LSTM])
+def test_a_projection_shrinks_the_recurrent_matrix(layer):
+    P = 16
+    lstm = layer(I, H, proj_size=P)
+    assert lstm.weight_hh_l0.shape == (4 * H, P)  # from 4H x H
+    assert lstm.weight_hr_l0.shape == (P, H)  # h_t mapped down to P features
+    assert lstm(torch.randn(5, 2, I))[0].shape == (5, 2, P)
+
+
 def test_gru_conventions_differ_but_agree_when_reset_is_one():
     torch.manual_seed(0)
     cell = GRUCell(I, H, dtype=torch.float64)
@@ -181,6 +191,31 @@ def test_only_torch_lstm_runs_a_fused_cpu_kernel():
     assert "aten::mkldnn_rnn_layer" in fused_rnn_kernels(torch.nn.LSTM(I, H), x)
     assert fused_rnn_kernels(torch.nn.GRU(I, H), x) == []
     assert fused_rnn_kernels(LSTM(I, H), x) == []  # lstm_ref steps in Python
+
+
+def test_every_variant_trains_a_few_steps():
+    runs = compare_on_task(tuple(VARIANTS), seeds=(0,), seq_len=12, hidden_size=4,
+                           batch_size=4, steps=3)  # fmt: skip
+    assert [r.variant for r in runs] == list(VARIANTS)
+    for run in runs:
+        assert len(run.loss) == 3 and all(math.isfinite(v) for v in run.loss), run.variant
+        assert 0 <= run.accuracy <= 1
+        assert run.steps_to_solve is None  # too few steps for a 20-step mean
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_readout_sees_the_final_state_of_every_direction(name):
+    torch.manual_seed(0)
+    model = LastStepClassifier(build(name, 5, 6), num_classes=4)
+    x = torch.randn(7, 3, 5)  # (L, N, I)
+    output = model.recurrent(x)[0]  # (L, N, D·H)
+    if name == "bidirectional LSTM":  # forward h_{L-1} beside backward h_0
+        H = model.recurrent.hidden_size
+        seen = torch.cat([output[-1, :, :H], output[0, :, H:]], dim=-1)
+    else:
+        seen = output[-1]
+    assert model.readout.in_features == seen.shape[-1]
+    torch.testing.assert_close(model(x), model.readout(seen))
 
 
 @pytest.mark.slow

@@ -12,6 +12,14 @@ h_{t-1} = o_{t-1} ⊙ tanh(c_{t-1}), which feeds the gates i_t, f_t, g_t of step
 `cell_state_jacobians` computes the direct term and the total by autograd; the
 hidden path is their difference.
 
+The total is a one-step quantity: a product of totals over k steps is not dc_T/dc_{T-k},
+because c_{t-1} also reaches c_{t+1} through h_{t-1} → o_t → h_t, skipping c_t. Over
+many steps the factor to multiply is the Jacobian of the pair (h, c), `step_jacobian`:
+
+    J_t = ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}) = [[∂h_t/∂h_{t-1}, ∂h_t/∂c_{t-1}],
+                                             [∂c_t/∂h_{t-1}, diag(f_t)    ]]
+    ∂L/∂(h_{T-k}, c_{T-k}) = ∂L/∂(h_T, c_T) · J_T ⋯ J_{T-k+1}      (row vectors)
+
 Example:
     >>> norms = jacobian_norms(1.0, seeds=[0])
     >>> norms.shape, bool(norms[0, 0] < 1)
@@ -64,6 +72,29 @@ def cell_state_jacobians(lstm: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
 
     jacobian = torch.autograd.functional.jacobian
     return jacobian(c_next_direct, c_prev), jacobian(c_next_total, c_prev)
+
+
+def step_jacobian(lstm: nn.Module, x_t: Tensor, h_prev: Tensor, c_prev: Tensor) -> Tensor:
+    """J_t = ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}) of one LSTM step, by autograd.
+
+    Rows are (h_t, c_t) and columns (h_{t-1}, c_{t-1}), h first, so the blocks are
+    [[∂h_t/∂h_{t-1}, ∂h_t/∂c_{t-1}], [∂c_t/∂h_{t-1}, diag(f_t)]].
+
+    Args:
+        lstm: a one-layer LSTM from :mod:`lstm_ref.nn` or ``torch.nn``.
+        x_t: the input of the step; h_prev, c_prev: the state it starts from.
+
+    Shapes:
+        x_t: (I,).  h_prev, c_prev: (H,).  Returns: (2H, 2H).
+    """
+    weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    H = h_prev.shape[-1]
+
+    def step(state: Tensor) -> Tensor:  # (2H,) -> (2H,)
+        h, c = lstm_cell(x_t, (state[:H], state[H:]), *weights)
+        return torch.cat([h, c])
+
+    return torch.autograd.functional.jacobian(step, torch.cat([h_prev, c_prev]).detach())
 
 
 def jacobian_norms(

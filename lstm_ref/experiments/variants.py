@@ -212,11 +212,13 @@ def bidirectional_parts(bilstm: LSTM, x: Tensor) -> tuple[float, float]:
 
 
 def gru_paper_cell(x, h, W_ih, W_hh, b_ih, b_hh) -> Tensor:
-    """GRU step as Cho et al. (2014) write it: r_t resets h_{t-1} BEFORE W_hn.
+    """GRU step as Cho et al. (2014) publish it: r_t resets h_{t-1} BEFORE W_hn.
 
-    n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn); r_t, z_t and h_t as in
-    :func:`lstm_ref.nn.functional.gru_step`, whose n_t has r_t ⊙ (W_hn h_{t-1} + b_hn).
-    Same weights, different function. Shapes: x (N, I), h (N, H).
+    n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn), the form of the EMNLP 2014
+    paper (and of arXiv:1406.1078v3); r_t, z_t and h_t as in
+    :func:`lstm_ref.nn.functional.gru_step`, whose n_t has r_t ⊙ (W_hn h_{t-1} + b_hn),
+    the form of arXiv v1 that cuDNN and PyTorch adopted. Same weights, different
+    function. Shapes: x (N, I), h (N, H).
     """
     x_r, x_z, x_n = F.linear(x, W_ih, b_ih).chunk(3, dim=-1)  # each (N, H)
     W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)  # each (H, H)
@@ -281,15 +283,27 @@ def depth_gradients(
 
 
 class LastStepClassifier(nn.Module):
-    """A recurrent layer, then a linear read-out of its last output: (L, N, I) -> (N, C)."""
+    """A recurrent layer, then a linear read-out of its final hidden state: (L, N, I) -> (N, C).
+
+    The read-out sees h_n of the top layer, every direction: for a one-directional layer
+    that is its last output h_{L-1} (H features); for a bidirectional one, the forward
+    direction's h_{L-1} beside the backward direction's h_0, the output of its last
+    step, which has read the whole sequence (2H features). output[-1] would not do for
+    the latter: its backward half is the backward direction's first step, which has
+    read x_{L-1} alone.
+    """
 
     def __init__(self, recurrent: nn.Module, num_classes: int):
         super().__init__()
         self.recurrent = recurrent
-        self.readout = nn.Linear(recurrent.hidden_size, num_classes)
+        self.directions = 2 if recurrent.bidirectional else 1
+        self.readout = nn.Linear(self.directions * recurrent.hidden_size, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.readout(self.recurrent(x)[0][-1])  # (N, C)
+        state = self.recurrent(x)[1]  # h_n, or (h_n, c_n) for the LSTMs
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers · D, N, H)
+        top = h_n[-self.directions :]  # (D, N, H): the top layer, forward first
+        return self.readout(torch.cat(list(top), dim=-1))  # (N, D·H) -> (N, C)
 
 
 @dataclass
@@ -317,9 +331,10 @@ def compare_on_task(
 ) -> list[Run]:
     """Train each variant on the temporal order task, once per seed.
 
-    The task (Hochreiter & Schmidhuber 1997): classify the order of X and Y among
-    distractors, 4 classes, chance 1/4. Training batches are seeded by (seed, step),
-    held-out ones by 10**6 + i. Adam at `lr`, gradient norm clipped to
+    The task (Hochreiter & Schmidhuber 1997, Experiment 6a): classify the order of X and
+    Y among distractors, 4 classes, chance 1/4. Any name of :data:`VARIANTS` trains,
+    read out by :class:`LastStepClassifier`. Training batches are seeded by (seed,
+    step), held-out ones by 10**6 + i. Adam at `lr`, gradient norm clipped to
     `clip_grad_norm`; the LSTMs' forget gates start at σ(forget_bias).
     Runs single-threaded (restored afterwards), so they repeat exactly.
     """
@@ -354,7 +369,10 @@ def _first_below(loss: list[float], threshold: float, window: int = 20) -> int |
 
 
 def moving_average(values: list[float], window: int = 20) -> list[float]:
-    """Means of each `window` consecutive values (len(values) - window + 1 of them)."""
+    """Means of each `window` consecutive values (len(values) - window + 1 of them, none
+    when there are fewer than `window` values)."""
+    if len(values) < window:
+        return []
     kernel = torch.ones(1, 1, window) / window
     smoothed = F.conv1d(torch.tensor(values, dtype=torch.float64)[None, None], kernel.double())
     return smoothed.flatten().tolist()

@@ -74,8 +74,9 @@ class LSTMStep:
 def worked_params() -> Params:
     """The chapter's readable cell: input size 2, hidden size 2, gate order (i, f, g, o).
 
-    Every weight is a multiple of 0.5. The forget gate's bias is 1, so it starts
-    mostly open; b_hh is zero, so the whole bias sits in b_ih.
+    Every weight is a multiple of 0.5. The forget gate's bias is 1, which lifts both
+    forget gates of the worked step above 1/2 (without it both would be below); b_hh
+    is zero, so the whole bias sits in b_ih.
     """
     blocks = {  # gate: (its 2 rows of W_ih, its 2 rows of W_hh, its bias)
         "i": ([[1.0, 0.5], [0.0, -1.0]], [[0.5, 0.0], [0.0, 0.5]], [0.0, 0.0]),

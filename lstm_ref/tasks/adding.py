@@ -1,13 +1,18 @@
 """The adding problem: sum the two marked numbers of a long sequence.
 
-Hochreiter & Schmidhuber (1997), in the form of Le, Jaitly & Hinton (2015). Each
-step carries two channels: a value u_t ~ U[0, 1] and a marker m_t ∈ {0, 1}. Exactly
-two steps are marked, t_1 in the first half and t_2 in the second:
+The form of Le, Jaitly & Hinton (2015). Each step carries two channels: a value
+u_t ~ U[0, 1] and a marker m_t ∈ {0, 1}. Exactly two steps are marked, t_1 in the
+first half and t_2 in the second:
 
     t_1 ~ U{0, …, ⌊L/2⌋ - 1},   t_2 ~ U{⌊L/2⌋, …, L - 1},   y = u_{t_1} + u_{t_2}
 
 Predicting 1.0 always gives a mean squared error of about 1/6; a model that learnt
 the task goes well below it.
+
+Hochreiter & Schmidhuber's (1997) original, their Experiment 4, differs: values in
+[-1, 1], the first marked step among the first ten, the second in the first half,
+sequence lengths drawn from T to T + T/10, and the target scaled into [0, 1],
+0.5 + (X_1 + X_2)/4.
 """
 
 from __future__ import annotations
