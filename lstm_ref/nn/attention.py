@@ -1,6 +1,8 @@
 """Attention over encoder outputs: dot-product (Luong et al. 2015) and additive (Bahdanau
-et al. 2015). Both map a decoder state to a context vector, a weighted mean of the encoder
-outputs, with weights α_{t,j} = softmax_j(score(s_t, h_j)).
+et al. 2015). Luong's "general" score s_tᵀ W_a h_j is not implemented here; the scaled
+dot product (Vaswani et al. 2017) is ``DotAttention(scaled=True)``. Both map a decoder
+state to a context vector, a weighted mean of the encoder outputs, with weights
+α_{t,j} = softmax_j(score(s_t, h_j)).
 
 Shapes: queries s (T, N, H), keys h (S, N, H), mask (S, N) with True at real tokens;
 returns context (T, N, H) and weights α (T, N, S).
@@ -34,7 +36,8 @@ class DotAttention(nn.Module):
 
 
 class AdditiveAttention(nn.Module):
-    """score(s_t, h_j) = vᵀ tanh(W_q s_t + W_k h_j) (Bahdanau et al. 2015)."""
+    """score(s_t, h_j) = vᵀ tanh(W_q s_t + W_k h_j + b) (Bahdanau et al. 2015; Luong et
+    al. 2015 call it "concat"), with the bias b inside the tanh."""
 
     def __init__(self, hidden_size: int, attention_size: int | None = None) -> None:
         super().__init__()

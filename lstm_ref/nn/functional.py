@@ -14,6 +14,9 @@ and G the number of gate blocks (RNN 1, GRU 3, LSTM 4):
 * ``W_ih`` (G*H, I), ``W_hh`` (G*H, H), ``b_ih`` and ``b_hh`` (G*H,), either bias may be None;
 * gate blocks are stacked in torch's order: LSTM (i, f, g, o), GRU (r, z, n);
 * ``x`` (N, I), ``h`` (N, H), ``c`` (N, H); ``x_proj`` (N, G*H).
+
+An LSTM with a projection (torch's ``proj_size`` P, Sak et al. 2014) carries h of size P:
+then ``h`` is (N, P), ``W_hh`` is (4H, P) and ``W_hr`` (P, H); ``c`` stays (N, H).
 """
 
 from __future__ import annotations
@@ -60,15 +63,16 @@ def lstm_step(
 
 
 def gru_step(x_proj: Tensor, state: State, W_hh: Tensor, b_hh: Tensor | None) -> State:
-    """GRU step in torch's convention (Cho et al. 2014 with r applied after W_hn).
+    """GRU step in torch's convention (Cho et al. 2014, arXiv v1: r applied after W_hn).
 
     r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)        reset gate
     z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)        update gate
     n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
     h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
 
-    Cho et al. write h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ h̃_t too, but put r_t inside the
-    product, W_hn (r_t ⊙ h_{t-1}); torch (and cuDNN) apply r_t after it, as here.
+    Cho et al. write h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ h̃_t too. Their published EMNLP
+    2014 version (arXiv v3) puts r_t inside the product, W_hn (r_t ⊙ h_{t-1}); arXiv v1,
+    torch and cuDNN apply it after, r_t ⊙ (W_hn h_{t-1} + b_hn), as here.
     """
     (h,) = state
     x_r, x_z, x_n = x_proj.chunk(3, dim=-1)  # each (N, H)

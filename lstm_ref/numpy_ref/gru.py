@@ -2,8 +2,9 @@
 
 Same parameters, shapes, gate order (r, z, n) and convention as ``torch.nn.GRUCell``:
 the reset gate multiplies ``h W_hn^T + b_hn`` (after the matrix product), and
-``h_next = (1 - z) * n + z * h``. Cho et al. (2014) instead reset ``h`` before the
-product; the two are different functions, and this one matches torch.
+``h_next = (1 - z) * n + z * h``. The published version of Cho et al. (2014, EMNLP; arXiv
+v3) instead resets ``h`` before the product (arXiv v1 resets after it, as torch does); the
+two are different functions, and this one matches torch.
 
 Symbols: N batch size, I input size, H hidden size.
 """

@@ -5,7 +5,7 @@
 
 r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ (h W_hn^T + b_hn)),
 h_next = (1 - z) ⊙ n + z ⊙ h, with the blocks stacked as (r, z, n) (Cho et al. 2014,
-with r applied after the product, as torch and cuDNN do).
+arXiv v1: r applied after the product, as torch and cuDNN do).
 
 Gradients must reach every argument: a ``.detach()`` or ``torch.no_grad()`` fails.
 """
@@ -60,7 +60,7 @@ GRU_CELL_CHECK = Check(
         Mistake("(1 - z) and z reversed: h' = z ⊙ n + (1 - z) ⊙ h",
                 "in torch's convention z keeps the old state: h' = (1 - z) ⊙ n + z ⊙ h.",
                 functools.partial(_gru, reversed_z=True)),
-        Mistake("Cho et al.'s convention instead of torch's: r applied to h before W_hn",
+        Mistake("the published paper's convention instead of torch's: r applied to h before W_hn",
                 "torch applies r after the product: n = tanh(x_n + r ⊙ (h @ W_hn.T + b_hn)).",
                 functools.partial(_gru, paper=True)),
         Mistake("b_hn added outside the reset gate's product",
