@@ -1,7 +1,9 @@
 """``python -m autograder COMMAND``: the instructor's side of the course.
 
-release    regenerate notebooks/ (the student release) from solutions/
-validate   check that every solution earns full marks and every release earns zero
+release          regenerate notebooks/ (the student release) from solutions/
+validate         check that every solution earns full marks and every release earns zero
+student-release  build what students get (notebooks, lstm_ref's wheel, Binder
+                 configuration) into one folder, to publish where the site's links point
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("assignment")
     e.add_argument("--workspace", type=Path, default=g.get_default("workspace"),
                    help="the workspace that grade wrote")  # fmt: skip
+    s = sub.add_parser("student-release", help="notebooks/, lstm_ref's wheel and Binder "
+                       "configuration in one folder, to publish (see README)")  # fmt: skip
+    s.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    s.add_argument("--zip", action="store_true", help="also write OUT.zip")
     r = sub.add_parser("report", help="score distribution and common mistakes")
     r.add_argument("assignment")
     r.add_argument("--workspace", type=Path, default=Path("grading"))
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         table, figure = report(args.workspace, args.assignment)
         print(table.read_text(), f"\nwrote {table} and {figure}", sep="")
         return 0
+    if args.command == "student-release":
+        return _student_release(args)
     if args.command == "release":
         for path in commands.release(args.assignments or None):
             print(f"wrote {path.relative_to(commands.REPO)}")
@@ -84,6 +92,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ok  ' if good else 'FAIL'} {assignment}: solution {solution:g}/{maximum:g}, "
               f"release {blank:g}/{maximum:g}")  # fmt: skip
     return 0 if ok else 1
+
+
+def _student_release(args) -> int:
+    from .student_release import CONFIG, build, configured_release
+
+    try:
+        release = configured_release()
+        out = build(args.out, release, zip_too=args.zip)
+    except (OSError, ValueError, RuntimeError) as error:  # a used folder, a stale notebook
+        print(f"student-release: {error}", file=sys.stderr)
+        return 1
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        print(f"{path.stat().st_size:>9,d}  {path.relative_to(out)}")
+    print(f"wrote {out}" + (f" and {out}.zip" if args.zip else ""))
+    if release:
+        print(f"install cells point at {release.repository}/tree/{release.branch}; "
+              f"publish it there (see README)")  # fmt: skip
+    else:
+        print(f"exercise_launch.release is empty in {CONFIG.name}: install cells use "
+              "../wheels/, and the site shows download links only")  # fmt: skip
+    return 0
 
 
 def _grade(args) -> int:

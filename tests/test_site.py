@@ -11,11 +11,18 @@ skipped with that reason, except under CI (``CI=true``), where they fail instead
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.support.site import Visit, toc_pages
+from tests.support.site import ROOT, Visit, toc_pages
 
 SOLUTION_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 
@@ -95,3 +102,96 @@ def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
     ]
     assert leaks == []
     assert not (site / "solutions").exists() and not (site / "_sources" / "solutions").exists()
+
+
+# ------------------------------------------------------------- exercise launch links
+
+RELEASE = "https://github.com/lstm-course/lstm-exercises/tree/student-release"
+BOX = re.compile(r'<div class="exercise-notebook[^"]*">(.*?)</div>', re.S)
+
+
+def exercises_extension():
+    """book/_ext/exercises.py, the directive's own module."""
+    spec = importlib.util.spec_from_file_location("exercises", ROOT / "book/_ext/exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def exercise_boxes(page: str) -> list[tuple[str, list[str]]]:
+    """(the download link, the other links) of each exercise box of a built page."""
+    boxes = []
+    for box in BOX.findall(page):
+        hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', box)]
+        downloads = [h for h in hrefs if "_downloads/" in h]
+        assert len(downloads) == 1, hrefs
+        boxes.append((downloads[0], [h for h in hrefs if h not in downloads]))
+    return boxes
+
+
+def test_no_release_no_launch_links():
+    launch_links = exercises_extension().launch_links
+    assert launch_links({}, "01_rnn_limits/01_rnn_limits.ipynb") == []
+    hub = {"release": "", "jupyterhub_url": "https://hub.example.edu"}
+    assert launch_links(hub, "01_rnn_limits/01_rnn_limits.ipynb") == []
+
+
+def test_launch_links_open_the_notebook_in_the_release():
+    launch_links = exercises_extension().launch_links
+    config = {"release": RELEASE, "jupyterhub_url": "https://hub.example.edu/"}
+    links = dict(launch_links(config, "01_rnn_limits/01_rnn_limits.ipynb"))
+    assert links == {
+        "Binder": "https://mybinder.org/v2/gh/lstm-course/lstm-exercises/student-release"
+                  "?urlpath=lab%2Ftree%2F01_rnn_limits%2F01_rnn_limits.ipynb",
+        "JupyterHub": "https://hub.example.edu/hub/user-redirect/git-pull"
+                      "?repo=https%3A%2F%2Fgithub.com%2Flstm-course%2Flstm-exercises"
+                      "&branch=student-release&urlpath=lab%2Ftree%2Flstm-exercises%2F"
+                      "01_rnn_limits%2F01_rnn_limits.ipynb",
+        "Colab": "https://colab.research.google.com/github/lstm-course/lstm-exercises/blob/"
+                 "student-release/01_rnn_limits/01_rnn_limits.ipynb",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("release", ["", RELEASE])
+def test_directive_links_the_release_only_when_one_is_set(tmp_path, release):
+    """The directive in a one-page Sphinx project: a download link, and launch links to
+    the notebook in the release exactly when exercise_launch.release is set."""
+    notebook = ROOT / "notebooks" / "01_rnn_limits" / "01_rnn_limits.ipynb"
+    (tmp_path / "notebooks" / "01_rnn_limits").mkdir(parents=True)
+    (tmp_path / "notebooks" / "01_rnn_limits" / notebook.name).write_bytes(notebook.read_bytes())
+    (tmp_path / "conf.py").write_text(textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(ROOT / "book" / "_ext")!r})
+        extensions = ["myst_parser", "exercises"]
+        exercise_launch = {{"release": {release!r}}}
+    """))
+    (tmp_path / "index.md").write_text("# Chapter\n\n```{exercise-notebook} 01_rnn_limits\n```\n")
+    result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q",
+                             str(tmp_path), str(tmp_path / "html")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    ((download, links),) = exercise_boxes((tmp_path / "html" / "index.html").read_text())
+    assert download.endswith("/01_rnn_limits.ipynb")
+    launch = exercises_extension().launch_links({"release": release},
+                                                 "01_rnn_limits/01_rnn_limits.ipynb")
+    assert links == [url for _, url in launch]
+    assert bool(links) == bool(release)
+    assert all(url.split("?")[0].count("lstm-exercises") for url in links)
+
+
+def test_site_links_the_release_named_in_config_and_nothing_else(site):
+    """Every chapter's exercise box in the built site: its download, and launch links to
+    the release that _config.yml names (none while exercise_launch.release is empty)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    launch = config["sphinx"]["config"]["exercise_launch"]
+    launch_links = exercises_extension().launch_links
+    boxes = 0
+    for page in sorted(site.glob("book/*.html")):
+        for download, links in exercise_boxes(page.read_text()):
+            boxes += 1
+            assignment = Path(download).stem
+            expected = launch_links(launch, f"{assignment}/{assignment}.ipynb")
+            assert links == [url for _, url in expected], page.name
+            if not launch.get("release"):
+                assert links == [], page.name
+    assert boxes >= len(list((ROOT / "notebooks").glob("*/*.ipynb")))

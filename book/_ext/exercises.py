@@ -4,9 +4,13 @@
     ```
 
 renders a box with a download link to notebooks/01_rnn_limits/01_rnn_limits.ipynb (the
-student release, copied into the site's _downloads) and launch links for Binder,
-a JupyterHub (through nbgitpuller) and Colab, built from ``exercise_launch`` in
-_config.yml. Only the release in notebooks/ is ever linked, never solutions/.
+student release, copied into the site's _downloads). When ``exercise_launch.release`` in
+_config.yml names where the student release is published
+(``https://github.com/ORG/REPO/tree/BRANCH``, built by ``python -m autograder
+student-release``), the box also links to the notebook in that release on Binder, on a
+JupyterHub (through nbgitpuller; when ``jupyterhub_url`` is set) and on Colab. When it is
+empty, the download link is all: no link to a release that does not exist. Only the
+student release is ever linked, never solutions/.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
+from autograder.student_release import Release
+
 DEFAULTS = {
-    "repository": "",  # e.g. https://github.com/ORG/REPO
-    "branch": "main",
+    "release": "",  # where the student release is published: https://github.com/ORG/REPO/tree/BRANCH
     "binderhub_url": "https://mybinder.org",
     "jupyterhub_url": "",  # an instructor's hub, e.g. https://hub.example.edu
     "colab_url": "https://colab.research.google.com",
@@ -28,19 +33,20 @@ DEFAULTS = {
 
 
 def launch_links(config: dict, notebook: str) -> list[tuple[str, str]]:
-    """(label, url) for each service that is configured; ``notebook`` is repo-relative."""
-    repo, branch = config["repository"].rstrip("/"), config["branch"]
-    if not repo.startswith("https://github.com/"):
+    """(label, url) for each service that is configured; ``notebook`` is the notebook's
+    path in the release, e.g. ``01_rnn_limits/01_rnn_limits.ipynb``. No release: none."""
+    config = {**DEFAULTS, **config}
+    release = Release.parse(config["release"])
+    if release is None:
         return []
-    slug = repo.removeprefix("https://github.com/")
+    slug, branch = f"{release.owner}/{release.repo}", release.branch
     links = []
     if config["binderhub_url"]:
-        url = f"{config['binderhub_url'].rstrip('/')}/v2/gh/{slug}/{branch}"
+        url = f"{config['binderhub_url'].rstrip('/')}/v2/gh/{slug}/{quote(branch, safe='')}"
         links.append(("Binder", f"{url}?urlpath={quote('lab/tree/' + notebook, safe='')}"))
-    if config["jupyterhub_url"]:
-        name = slug.split("/")[-1]
-        query = (f"repo={quote(repo, safe='')}&branch={branch}"
-                 f"&urlpath={quote(f'lab/tree/{name}/{notebook}', safe='')}")  # fmt: skip
+    if config["jupyterhub_url"]:  # nbgitpuller clones the release into ~/<repo>
+        query = (f"repo={quote(release.repository, safe='')}&branch={quote(branch, safe='')}"
+                 f"&urlpath={quote(f'lab/tree/{release.repo}/{notebook}', safe='')}")  # fmt: skip
         links.append(("JupyterHub", f"{config['jupyterhub_url'].rstrip('/')}"
                                     f"/hub/user-redirect/git-pull?{query}"))  # fmt: skip
     if config["colab_url"]:
@@ -60,8 +66,12 @@ class ExerciseNotebook(SphinxDirective):
             raise self.error(f"exercise notebook {notebook} not found: run the release first")
         here = Path(self.env.doc2path(self.env.docname)).parent
         relative = Path("../" * len(here.relative_to(root).parts)) / notebook
-        config = {**DEFAULTS, **(self.config.exercise_launch or {})}
-        links = " · ".join(f"[{label}]({url})" for label, url in launch_links(config, notebook))
+        try:  # the release holds notebooks/'s folders at its root
+            launch = launch_links(self.config.exercise_launch or {},
+                                  notebook.removeprefix("notebooks/"))  # fmt: skip
+        except ValueError as error:  # a release that is not a GitHub URL
+            raise self.error(f"exercise_launch in _config.yml: {error}") from None
+        links = " · ".join(f"[{label}]({url})" for label, url in launch)
         text = (
             f"Work this chapter's exercises in Jupyter: {{download}}`{assignment}.ipynb "
             f"<{relative.as_posix()}>`" + (f" · open it on {links}" if links else "") + ".\n"
@@ -76,6 +86,6 @@ class ExerciseNotebook(SphinxDirective):
 
 
 def setup(app):
-    app.add_config_value("exercise_launch", {}, "html")
+    app.add_config_value("exercise_launch", {}, "env")  # read by the directive: re-read pages
     app.add_directive("exercise-notebook", ExerciseNotebook)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
