@@ -480,7 +480,7 @@ BUGS = {
         Bug(gru_no_grad, "the gradient is cut"),
         Bug(gru_zrn, "order z, r, n"),
         Bug(gru_reversed_z, "(1 - z) and z reversed"),
-        Bug(gru_paper, "Cho et al."),
+        Bug(gru_paper, "the published paper"),
         Bug(gru_no_b_hh, "only one of the two biases"),
     ],
     check_peephole_lstm_cell: [
