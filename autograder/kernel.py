@@ -11,6 +11,7 @@ from it instead, in the same sandbox, and this launcher waits for it to end.
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from autograder.sandbox import apply_limits, confine, limits_from_environment
@@ -20,6 +21,13 @@ TEMPLATE = "AUTOGRADER_TEMPLATE"  # the worker's template socket, when it runs o
 
 def main(argv: list[str]) -> None:
     workdir, memory_mb, file_mb, sandbox = limits_from_environment()
+    # the kernel works in a copy of the notebook's folder, inside its own: nbgrader (in
+    # the worker, outside the sandbox) later writes the graded notebook into the original
+    # folder, and a link the kernel left there would have it write, or the worker read,
+    # any file on the machine
+    notebook_folder = os.getcwd()  # where nbgrader started the launcher
+    os.chdir(tempfile.mkdtemp(prefix="notebook-", dir=workdir))
+    shutil.copytree(notebook_folder, ".", symlinks=True, dirs_exist_ok=True)
     os.environ["PWD"] = os.getcwd()  # not the instructor's folder the worker started in
     os.environ.pop("OLDPWD", None)
     apply_limits(memory_mb, file_mb)
@@ -35,7 +43,7 @@ def main(argv: list[str]) -> None:
         if code is not None:
             os._exit(code)
     command = [sys.executable, "-m", "ipykernel_launcher", *argv]
-    command = confine(command, workdir, sandbox, also=(os.getcwd(),))  # + the notebook's folder
+    command = confine(command, workdir, sandbox)  # the copy of the notebook's folder is in it
     if sandbox == "bwrap":  # in its own pid namespace the kernel's parent is bwrap, pid 1:
         os.environ["JPY_PARENT_PID"] = "1"  # no parent poller; --die-with-parent does that
     os.execv(command[0], command)

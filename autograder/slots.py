@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,8 +30,8 @@ SWITCH = "AUTOGRADER_TEMPLATES"
 class Slot:
     def __init__(self, limits: Limits):
         self.limits = limits
-        self.folder = Path(tempfile.mkdtemp(prefix="autograder-slot-")).resolve()
-        self.control = Path(tempfile.mkdtemp(prefix="autograder-ctl-")).resolve()
+        self.folder = _folder("autograder-slot-")
+        self.control = _folder("autograder-ctl-")
         self._template: Template | None = None
         self.starts = 0  # templates started: more than one means a kernel killed one
 
@@ -62,11 +63,10 @@ class Slot:
         if a kernel killed the template, the whole sandbox goes), then the slot is emptied."""
         if self._template is not None and not self._template.clean():
             self._stop()
-        for entry in list(self.folder.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+        if not _empty(self.folder):  # what could not be removed stays out of later kernels' way
+            self._stop()  # it binds the old folder
+            old, self.folder = self.folder, _folder("autograder-slot-")
+            _remove(old)
 
     def _stop(self) -> None:
         if self._template is not None:
@@ -77,8 +77,28 @@ class Slot:
 
     def close(self) -> None:
         self._stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        _remove(self.folder)
         shutil.rmtree(self.control, ignore_errors=True)
+
+
+def _folder(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix)).resolve()
+
+
+def _empty(folder: Path) -> bool:
+    """Remove what ``folder`` holds; whether it is empty now. Not shutil.rmtree, which
+    recurses: a kernel's folders nested thousands deep raised RecursionError there, which
+    failed the whole class's grading."""
+    entries = [str(entry) for entry in folder.iterdir()]
+    if entries:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", *entries], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return not any(folder.iterdir())
+
+
+def _remove(folder: Path) -> None:
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(folder)], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 _slot: Slot | None = None

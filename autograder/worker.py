@@ -73,10 +73,9 @@ def grade_one(
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
     slot = slots.get(limits)  # where the kernel may write, and the worker's template
     try:
-        if slot is not None:  # the kernel's folders are the slot's; the rest stays hidden
-            for name in (KERNEL, "autograded"):
-                (slot.folder / name).mkdir()
-                (root / name).symlink_to(slot.folder / name)
+        if slot is not None:  # the kernel's folder is the slot's; the rest stays hidden
+            (slot.folder / KERNEL).mkdir()
+            (root / KERNEL).symlink_to(slot.folder / KERNEL)
         _prepare(root, assignment, sources, template_gradebook, submission, limits)
         env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
         if fonts := font_cache():  # matplotlib in the kernel skips rebuilding its font list

@@ -16,7 +16,16 @@ fork (:func:`clean`), all from inside the template's sandbox:
 * **files**: everything that was not there when the template started is removed from the
   sandbox's writable folders (/tmp, /dev/shm, HOME, …, all emptied by the sandbox); the
   submission's own folder (the *slot*) is emptied by the worker;
-* **System V IPC** objects (the sandbox has an IPC namespace of its own) are removed;
+* **System V IPC** objects (the sandbox has an IPC namespace of its own) are removed,
+  and POSIX message queues (the template's sandbox mounts its queue folder on /dev/mqueue);
+* **what was there before** (/dev's nodes and links, the folders themselves) must be as
+  the template found it: a folder or node whose permissions a kernel changed (its owner,
+  root, may) gets them back, a folder a kernel made unreadable is opened to be emptied,
+  and if anything else differs (a link replaced, a node removed), or a process or file
+  outlives the cleaning, the template reports itself dirty and the worker starts a new one;
+* **bubblewrap's init** (pid 1, which ``kill(-1)`` cannot reach): each kernel runs in a user
+  namespace of its own, so it holds no right over processes outside it, and cannot
+  ``ptrace`` pid 1 or write its memory to leave code running there for later kernels;
 * **the template itself**: it is not dumpable (``PR_SET_DUMPABLE`` 0), so a kernel,
   which holds no capabilities, cannot ``ptrace`` it nor write its memory. A kernel can
   kill it, which kills that kernel too (``PR_SET_PDEATHSIG``), as any cell that kills its
@@ -40,6 +49,7 @@ import select
 import selectors
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -54,6 +64,8 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "tor
            "autograder.progress",
            "lstm_ref.nn", "lstm_ref.grading")  # fmt: skip
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+CLONE_NEWUSER = 0x10000000
+MQUEUE = "/dev/mqueue"  # POSIX message queues of the sandbox's IPC namespace
 MAX_MESSAGE = 1 << 20
 START_TIMEOUT = 120  # seconds for the template's imports
 
@@ -81,6 +93,8 @@ def main(listen_fd: int, ready_fd: int) -> None:
 
     if not _in_own_namespace():  # kill(-1) below would reach the machine's processes
         sys.exit("autograder.zygote runs only inside bubblewrap's process namespace")
+    if not _can_unshare_user():  # a kernel could then ptrace bubblewrap's init
+        sys.exit("autograder.zygote needs user namespaces (kernel.unprivileged_userns_clone)")
     for name in PRELOAD:
         importlib.import_module(name)
     import lstm_ref.grading
@@ -122,9 +136,9 @@ def _serve(listener, selector, kernels, snapshot) -> None:
     except (OSError, ValueError):
         conn.close()
         return
-    clean(snapshot, kernels)
+    cleaned = clean(snapshot, kernels)
     if message.get("op") != "kernel" or len(fds) != 3:
-        conn.send(b"clean")  # answer to a "clean" request
+        conn.send(b"clean" if cleaned else b"dirty")  # answer to a "clean" request
         conn.close()
         return
     pid = os.fork()
@@ -163,6 +177,8 @@ def _kernel(message: dict, fds: list[int]) -> None:
         os.dup2(fd, target)
     os.closerange(3, 1 << 16)  # the listener, other launchers' sockets, the selector
     os.setsid()  # a session of its own: killed as a group when its launcher goes
+    if _unshare(CLONE_NEWUSER) != 0:  # no rights over pid 1 (ptrace) nor the template
+        os._exit(1)
     os.environ.clear()
     os.environ.update(message["env"])
     os.chdir(message["cwd"])
@@ -193,17 +209,18 @@ def _fresh_state() -> None:
     tempfile.tempdir = None  # TMPDIR is the kernel's now
 
 
-def clean(snapshot: set[str], kernels: dict) -> None:
-    """Remove what earlier kernels left in the sandbox: processes, files, IPC objects."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(-1, signal.SIGKILL)  # all but this process and pid 1 (bubblewrap's init)
+def clean(snapshot: dict[str, tuple], kernels: dict) -> bool:
+    """Remove what earlier kernels left in the sandbox: processes, files, IPC objects, and
+    put back the permissions they changed; whether the sandbox is as it was at the start."""
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    while True:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)  # all but this process and pid 1 (bubblewrap's init)
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
-        if not others:
+        if not others or time.monotonic() > deadline:
             break
         time.sleep(0.005)
     for conn in kernels.values():
@@ -211,13 +228,20 @@ def clean(snapshot: set[str], kernels: dict) -> None:
             conn.send(b"-9")
             conn.close()
     kernels.clear()
-    for path in sorted(_listing() - snapshot, key=len, reverse=True):  # deepest first
+    now = _listing()
+    for path in sorted(now.keys() - snapshot.keys(), key=len, reverse=True):  # deepest first
         with contextlib.suppress(OSError):
-            if os.path.isdir(path) and not os.path.islink(path):
+            if stat.S_ISDIR(now[path][0]):
                 os.rmdir(path)
             else:
                 os.unlink(path)
+    for path, (mode, *same) in snapshot.items():  # a kernel, the owner, may chmod them
+        if path in now and now[path] != (mode, *same) and now[path][1:] == tuple(same):
+            with contextlib.suppress(OSError):
+                if not stat.S_ISLNK(mode):
+                    os.chmod(path, stat.S_IMODE(mode))
     _remove_ipc()
+    return not others and _listing() == snapshot and not _ipc_left()
 
 
 def _in_own_namespace() -> bool:
@@ -232,26 +256,48 @@ def _in_own_namespace() -> bool:
 def _writable_roots() -> list[str]:
     """The sandbox's writable folders that every kernel shares (the slot is the worker's)."""
     hidden = [p for p in os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep) if p]
-    return [p for p in (*PRIVATE, str(REPO), *hidden, "/dev") if os.path.isdir(p)]
+    return [p for p in (*PRIVATE, str(REPO), *hidden, "/dev", MQUEUE) if os.path.isdir(p)]
 
 
-def _listing() -> set[str]:
-    """Every path in the writable folders, not descending into other mounts (the slot,
-    the course code bound back)."""
-    paths = set()
+def _listing() -> dict[str, tuple]:
+    """Every path in the writable folders, the folders themselves included, with what
+    identifies it (mode, inode, device, a link's target), not descending into other
+    mounts (the slot, the course code bound back). Without recursion (a kernel may nest
+    folders thousands deep); a folder this process cannot read is made readable first."""
+    paths = {}
     for root in _writable_roots():
         device = os.lstat(root).st_dev
-        for folder, dirs, files in os.walk(root):
-            kept = []
-            for name in dirs:
-                path = os.path.join(folder, name)
-                with contextlib.suppress(OSError):
-                    if os.lstat(path).st_dev == device:
-                        kept.append(name)
-                        paths.add(path)
-            dirs[:] = kept
-            paths.update(os.path.join(folder, name) for name in files)
+        folders = [root]
+        while folders:
+            folder = folders.pop()
+            with contextlib.suppress(OSError):
+                paths[folder] = _identity(folder)
+                if paths[folder][2] != device:  # another mount: listed, not entered
+                    continue
+                if not os.access(folder, os.R_OK | os.X_OK):  # chmod 0 hides nothing
+                    os.chmod(folder, stat.S_IMODE(paths[folder][0]) | stat.S_IRWXU)
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(entry.path)
+                        else:
+                            with contextlib.suppress(OSError):
+                                paths[entry.path] = _identity(entry.path)
     return paths
+
+
+def _identity(path: str) -> tuple:
+    info = os.lstat(path)
+    target = os.readlink(path) if stat.S_ISLNK(info.st_mode) else None
+    return (info.st_mode, info.st_ino, info.st_dev, target)
+
+
+def _ipc_left() -> bool:
+    for kind in ("shm", "sem", "msg"):
+        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
+            if len(table.read().splitlines()) > 1:
+                return True
+    return False
 
 
 def _remove_ipc() -> None:
@@ -267,6 +313,20 @@ def _prctl(option: int, value: int) -> None:
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(option, value, 0, 0, 0)
+
+
+def _unshare(flags: int) -> int:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).unshare(flags)
+
+
+def _can_unshare_user() -> bool:
+    """Whether a kernel forked from here can enter a user namespace of its own."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _unshare(CLONE_NEWUSER) == 0 else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 # ---------------------------------------------------------------- the worker's side
@@ -285,8 +345,10 @@ class Template:
         listener.bind(self.socket)
         listener.listen(8)
         ready_r, ready_w = os.pipe()
-        command = [python, "-m", "autograder.zygote", str(listener.fileno()), str(ready_w)]
-        command = confine(command, self.slot, "bwrap")
+        template = [python, "-m", "autograder.zygote", str(listener.fileno()), str(ready_w)]
+        command = confine(template, self.slot, "bwrap")
+        at = len(command) - len(template)  # a queue folder of its own, which clean() empties
+        command[at:at] = ["--mqueue", MQUEUE]
         log = open(Path(control) / "template.log", "ab")  # noqa: SIM115 - kept by Popen
         self.process = subprocess.Popen(command, env=env, cwd=self.slot, stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=log, start_new_session=True,
