@@ -43,7 +43,7 @@ def main(argv: list[str]) -> None:
         if code is not None:
             os._exit(code)
     command = [sys.executable, "-m", "ipykernel_launcher", *argv]
-    command = confine(command, workdir, sandbox)  # the copy of the notebook's folder is in it
+    command = confine(command, workdir, sandbox, tmpfs_mb=file_mb)  # the notebook's copy is in it
     if sandbox == "bwrap":  # in its own pid namespace the kernel's parent is bwrap, pid 1:
         os.environ["JPY_PARENT_PID"] = "1"  # no parent poller; --die-with-parent does that
     os.execv(command[0], command)

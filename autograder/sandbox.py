@@ -15,7 +15,8 @@ grading worker. Each kernel starts through ``python -m autograder.kernel``, whic
   own loopback, so it reaches nothing outside; nbgrader talks to it over Unix sockets
   (ZeroMQ ``ipc``) in the submission's folder instead of TCP.
 * **Memory**: the address space is capped (RLIMIT_AS), so a runaway allocation fails in
-  the student's cell instead of taking the machine down; files written are capped too.
+  the student's cell instead of taking the machine down; files written are capped too, and
+  so is each emptied folder (/tmp, /home, ...: a tmpfs, which is memory) at the same size.
 * **Time**: nbgrader stops any cell after 30 s, and the worker kills the kernel when the
   whole submission passes ``timeout`` seconds.
 
@@ -24,10 +25,12 @@ Not isolated: CPU share.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import warnings
 from dataclasses import dataclass
@@ -76,13 +79,25 @@ PRIVATE = ("/tmp", "/var/tmp", "/home", "/root", "/mnt", "/media", "/srv", "/run
 HIDE = f"{ENV}HIDE"  # more folders to empty, os.pathsep-separated (the workspace, the class)
 
 
-def _hiding() -> list[str]:
-    """bwrap arguments that empty each private folder (and blank a private file, a zip)."""
+@functools.cache
+def _tmpfs_size_supported() -> bool:
+    """bubblewrap 0.8 and later can cap a tmpfs (``--size``)."""
+    run = subprocess.run([shutil.which("bwrap") or "bwrap", "--help"], capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    return "--size" in run.stdout + run.stderr
+
+
+def _hiding(tmpfs_mb: int | None = None) -> list[str]:
+    """bwrap arguments that empty each private folder (and blank a private file, a zip),
+    each a tmpfs of at most ``tmpfs_mb`` MB: it lives in memory, outside RLIMIT_AS."""
     extra = [p for p in os.environ.get(HIDE, "").split(os.pathsep) if p]
+    size = []
+    if tmpfs_mb and _tmpfs_size_supported():
+        size = ["--size", str(tmpfs_mb * 1024 * 1024)]
     args = []
     for path in dict.fromkeys(str(Path(p).resolve()) for p in (*PRIVATE, REPO, *extra)):
         if Path(path).is_dir():
-            args += ["--tmpfs", path]
+            args += [*size, "--tmpfs", path]
         elif Path(path).is_file():
             args += ["--ro-bind", "/dev/null", path]
     return args
@@ -95,14 +110,16 @@ def _needed() -> list[str]:
     return [str(Path(p).resolve()) for p in dict.fromkeys(map(str, paths)) if Path(p).exists()]
 
 
-def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = ()) -> list[str]:
+def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = (),
+            tmpfs_mb: int | None = None) -> list[str]:  # fmt: skip
     """``command`` in bubblewrap: read-only, with the private folders of the machine
     emptied (:data:`PRIVATE`, the repository, ``AUTOGRADER_HIDE``) but Python and the course's
     code; writable only in ``workdir`` and the folders ``also``; no capabilities, even as
-    root; no network; its own process namespace, so nothing it starts outlives it."""
+    root; no network; its own process namespace, so nothing it starts outlives it; each
+    emptied folder holds at most ``tmpfs_mb`` MB (it is memory)."""
     if sandbox != "bwrap":
         return command
-    hide = _hiding()
+    hide = _hiding(tmpfs_mb)
     needed = []
     for folder in _needed():
         needed += ["--ro-bind", folder, folder]

@@ -346,7 +346,8 @@ class Template:
         listener.listen(8)
         ready_r, ready_w = os.pipe()
         template = [python, "-m", "autograder.zygote", str(listener.fileno()), str(ready_w)]
-        command = confine(template, self.slot, "bwrap")
+        tmpfs_mb = int(env.get("AUTOGRADER_FILE_MB", "0")) or None  # as a kernel's
+        command = confine(template, self.slot, "bwrap", tmpfs_mb=tmpfs_mb)
         at = len(command) - len(template)  # a queue folder of its own, which clean() empties
         command[at:at] = ["--mqueue", MQUEUE]
         log = open(Path(control) / "template.log", "ab")  # noqa: SIM115 - kept by Popen

@@ -275,3 +275,29 @@ def test_nbgrader_output_folder_is_out_of_reach_without_templates_too(graded, tm
     assert SECRET.encode() not in stolen.autograded.get(NB, b"")
     assert not any(SECRET.encode() in page for page in stolen.feedback.values())
     assert results["r0_honest"].total == 5
+
+
+FILL = """
+import os
+for _k in range(2):  # each file under the 8 MB file cap; together over the folder's cap
+    try:
+        with open(f"/tmp/fill{_k}", "wb") as _f:
+            _f.write(os.urandom(6 * 1024 * 1024))
+        print("FILL wrote", _k)
+    except OSError as _e:
+        print("FILL refused", _k, _e.strerror)
+"""
+
+
+@pytest.mark.parametrize("templates", ["1", "0"])
+def test_the_sandboxs_memory_folders_are_capped(tmp_path, monkeypatch, templates):
+    """/tmp and the other emptied folders are tmpfs, memory outside RLIMIT_AS: each holds at
+    most the file cap (here 8 MB), so a kernel cannot fill the machine's memory with files."""
+    monkeypatch.setenv("AUTOGRADER_TEMPLATES", templates)
+    write_submission(tmp_path / "class", "filler", A, fill(A, _with(FILL)))
+    limits = Limits(timeout=150, cell_timeout=30, file_mb=8)
+    (result,) = grading.grade(A, tmp_path / "class", tmp_path / "workspace", workers=1,
+                              limits=limits, progress=False)  # fmt: skip
+    assert "FILL wrote 0" in result.autograded[NB].decode()
+    assert "FILL refused 1 No space left on device" in result.autograded[NB].decode()
+    assert result.total == 5
