@@ -87,15 +87,22 @@ def _tmpfs_size_supported() -> bool:
     return "--size" in run.stdout + run.stderr
 
 
-def _hiding(tmpfs_mb: int | None = None) -> list[str]:
+def emptied(hidden: str | None = None) -> list[str]:
+    """The places the sandbox empties: :data:`PRIVATE`, the repository and ``hidden``
+    (os.pathsep-separated; by default ``AUTOGRADER_HIDE``), resolved."""
+    hidden = os.environ.get(HIDE, "") if hidden is None else hidden
+    extra = [p for p in hidden.split(os.pathsep) if p]
+    return list(dict.fromkeys(str(Path(p).resolve()) for p in (*PRIVATE, REPO, *extra)))
+
+
+def _hiding(tmpfs_mb: int | None = None, hidden: str | None = None) -> list[str]:
     """bwrap arguments that empty each private folder (and blank a private file, a zip),
     each a tmpfs of at most ``tmpfs_mb`` MB: it lives in memory, outside RLIMIT_AS."""
-    extra = [p for p in os.environ.get(HIDE, "").split(os.pathsep) if p]
     size = []
     if tmpfs_mb and _tmpfs_size_supported():
         size = ["--size", str(tmpfs_mb * 1024 * 1024)]
     args = []
-    for path in dict.fromkeys(str(Path(p).resolve()) for p in (*PRIVATE, REPO, *extra)):
+    for path in emptied(hidden):
         if Path(path).is_dir():
             args += [*size, "--tmpfs", path]
         elif Path(path).is_file():
@@ -110,29 +117,28 @@ def _needed() -> list[str]:
     return [str(Path(p).resolve()) for p in dict.fromkeys(map(str, paths)) if Path(p).exists()]
 
 
-def confine(command: list[str], workdir: Path, sandbox: str, also: tuple = (),
-            tmpfs_mb: int | None = None) -> list[str]:  # fmt: skip
+def confine(command: list[str], workdir: Path, sandbox: str, *,
+            tmpfs_mb: int | None = None, hidden: str | None = None,
+            options: tuple[str, ...] = ()) -> list[str]:  # fmt: skip
     """``command`` in bubblewrap: read-only, with the private folders of the machine
-    emptied (:data:`PRIVATE`, the repository, ``AUTOGRADER_HIDE``) but Python and the course's
-    code; writable only in ``workdir`` and the folders ``also``; no capabilities, even as
-    root; no network; its own process namespace, so nothing it starts outlives it; each
-    emptied folder holds at most ``tmpfs_mb`` MB (it is memory)."""
+    emptied (:func:`emptied`: :data:`PRIVATE`, the repository, ``hidden``) but Python and
+    the course's code; writable only in ``workdir``; no capabilities, even as root; no
+    network; its own process namespace, so nothing it starts outlives it; each emptied
+    folder holds at most ``tmpfs_mb`` MB (it is memory). ``options``: more of bwrap's."""
     if sandbox != "bwrap":
         return command
-    hide = _hiding(tmpfs_mb)
+    hide = _hiding(tmpfs_mb, hidden)
     needed = []
     for folder in _needed():
         needed += ["--ro-bind", folder, folder]
-    binds = []
-    for folder in dict.fromkeys(str(Path(f).resolve()) for f in (workdir, *also)):
-        binds += ["--bind", folder, folder]
+    binds = ["--bind", str(Path(workdir).resolve()), str(Path(workdir).resolve())]
     gpus = []  # a GPU machine grades on its GPU: NVIDIA's device files, after the new /dev
     for device in sorted(glob.glob("/dev/nvidia*")):
         gpus += ["--dev-bind", device, device]
     return [shutil.which("bwrap"), "--ro-bind", "/", "/", *hide, *needed, *binds,
             "--dev", "/dev", *gpus, "--proc", "/proc", "--cap-drop", "ALL",
             "--unshare-ipc", "--unshare-net", "--unshare-pid", "--new-session",
-            "--die-with-parent", *command]  # fmt: skip
+            "--die-with-parent", *options, *command]  # fmt: skip
 
 
 def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Each grading worker's slot: the one folder its kernels may write, and its template.
 
 A worker grades one submission at a time. Its kernels write only in the slot (the
-kernel's HOME, TMPDIR, sockets, records, and the notebook's folder), so that a template
+kernel's HOME, TMPDIR, sockets, records, and its copy of the notebook's folder), so that a template
 process (autograder.zygote) can be started once, in a sandbox that binds the slot, and
 fork every later kernel. Between submissions the template removes what the last kernel
 left in the sandbox, and the worker empties the slot.
@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .sandbox import HIDE, Limits
+from .sandbox import Limits
 from .zygote import Template
 
 SWITCH = "AUTOGRADER_TEMPLATES"
@@ -41,19 +41,12 @@ class Slot:
         if self._template is not None and self._template.alive():
             return self._template.socket
         self._stop()
-        saved = os.environ.get(HIDE)
-        os.environ[HIDE] = env[HIDE]  # what confine() empties: the class, the workspace
         try:
             self._template = Template(self.folder, self.control, {**os.environ, **env},
                                       sys.executable)  # fmt: skip
             self.starts += 1
         except OSError:
             self._template = None
-        finally:
-            if saved is None:
-                os.environ.pop(HIDE, None)
-            else:
-                os.environ[HIDE] = saved
         if self._template is None or not self._template.alive():
             return None
         return self._template.socket

@@ -76,6 +76,10 @@ class Release:
     def repository(self) -> str:
         return f"https://github.com/{self.owner}/{self.repo}"
 
+    def binder(self, hub: str = "https://mybinder.org") -> str:
+        """The URL at which the BinderHub ``hub`` builds the release and opens it."""
+        return f"{hub.rstrip('/')}/v2/gh/{self.owner}/{self.repo}/{quote(self.branch, safe='')}"
+
     def raw(self, path: str) -> str:
         """The URL that serves the file ``path`` of the release, e.g. its wheel."""
         return f"https://raw.githubusercontent.com/{self.owner}/{self.repo}/{self.branch}/{path}"
@@ -200,9 +204,7 @@ def readme(release: Release | None) -> str:
     """The release's README: how to open the notebooks."""
     online = ""
     if release:
-        branch = quote(release.branch, safe="")
-        url = f"https://mybinder.org/v2/gh/{release.owner}/{release.repo}/{branch}"
-        online = (f"- **Binder**: <{url}> opens them all, nothing to install.\n"
+        online = (f"- **Binder**: <{release.binder()}> opens them all, nothing to install.\n"
                   "- **Colab, a JupyterHub**: the links in each chapter of the website.\n")
     return f"""\
 # LSTMs, from the ground up: the exercises

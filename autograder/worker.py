@@ -77,9 +77,7 @@ def grade_one(
             (slot.folder / KERNEL).mkdir()
             (root / KERNEL).symlink_to(slot.folder / KERNEL)
         _prepare(root, assignment, sources, template_gradebook, submission, limits)
-        env = kernel_environment(root / KERNEL, limits)  # the course files stay read-only
-        if fonts := font_cache():  # matplotlib in the kernel skips rebuilding its font list
-            shutil.copy(fonts, env["MPLCONFIGDIR"])
+        env = _kernel_environment(root / KERNEL, limits)  # the course files stay read-only
         install_kernelspec(Path(env["JUPYTER_PATH"]), sys.executable)
         result.sandboxed = env["AUTOGRADER_SANDBOX"] == "bwrap"
         kernel = (root / KERNEL).resolve()  # paths as the kernel sees them
@@ -116,11 +114,17 @@ def start_template(limits: Limits) -> None:
     slot = slots.get(limits)
     if slot is None:
         return
-    env = kernel_environment(slot.folder / KERNEL, limits)
+    slot.template(_kernel_environment(slot.folder / KERNEL, limits))
+    slot.reset()
+
+
+def _kernel_environment(folder: Path, limits: Limits) -> dict[str, str]:
+    """:func:`kernel_environment`, with matplotlib's font list copied in (a kernel then
+    skips rebuilding it)."""
+    env = kernel_environment(folder, limits)
     if fonts := font_cache():
         shutil.copy(fonts, env["MPLCONFIGDIR"])
-    slot.template(env)
-    slot.reset()
+    return env
 
 
 def _autograde(root: Path, assignment: str, student: str) -> str | None:

@@ -55,7 +55,7 @@ import sys
 import time
 from pathlib import Path
 
-from .sandbox import PRIVATE, REPO, apply_limits, confine
+from .sandbox import ENV, HIDE, apply_limits, confine, emptied
 
 # what every graded kernel imports: loaded once, in the template. Not pyplot, nor the
 # inline backend: they hook into the IPython shell of the process that imports them
@@ -255,8 +255,7 @@ def _in_own_namespace() -> bool:
 
 def _writable_roots() -> list[str]:
     """The sandbox's writable folders that every kernel shares (the slot is the worker's)."""
-    hidden = [p for p in os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep) if p]
-    return [p for p in (*PRIVATE, str(REPO), *hidden, "/dev", MQUEUE) if os.path.isdir(p)]
+    return [p for p in (*emptied(), "/dev", MQUEUE) if os.path.isdir(p)]
 
 
 def _listing() -> dict[str, tuple]:
@@ -293,6 +292,7 @@ def _identity(path: str) -> tuple:
 
 
 def _ipc_left() -> bool:
+    """Whether System V IPC objects (shared memory, semaphores, queues) exist."""
     for kind in ("shm", "sem", "msg"):
         with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
             if len(table.read().splitlines()) > 1:
@@ -301,11 +301,8 @@ def _ipc_left() -> bool:
 
 
 def _remove_ipc() -> None:
-    for kind in ("shm", "sem", "msg"):
-        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
-            if len(table.read().splitlines()) > 1:
-                subprocess.run(["ipcrm", "--all"], check=False, capture_output=True)
-                return
+    if _ipc_left():
+        subprocess.run(["ipcrm", "--all"], check=False, capture_output=True)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -346,10 +343,10 @@ class Template:
         listener.listen(8)
         ready_r, ready_w = os.pipe()
         template = [python, "-m", "autograder.zygote", str(listener.fileno()), str(ready_w)]
-        tmpfs_mb = int(env.get("AUTOGRADER_FILE_MB", "0")) or None  # as a kernel's
-        command = confine(template, self.slot, "bwrap", tmpfs_mb=tmpfs_mb)
-        at = len(command) - len(template)  # a queue folder of its own, which clean() empties
-        command[at:at] = ["--mqueue", MQUEUE]
+        tmpfs_mb = int(env.get(f"{ENV}FILE_MB", "0")) or None  # as a kernel's
+        queues = ("--mqueue", MQUEUE)  # a folder of its own, which clean() empties
+        command = confine(template, self.slot, "bwrap", hidden=env.get(HIDE, ""),
+                          tmpfs_mb=tmpfs_mb, options=queues)  # fmt: skip
         log = open(Path(control) / "template.log", "ab")  # noqa: SIM115 - kept by Popen
         self.process = subprocess.Popen(command, env=env, cwd=self.slot, stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=log, start_new_session=True,

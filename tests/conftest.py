@@ -23,3 +23,12 @@ NO_CUDA = "no CUDA device on this machine; the CPU run covers the same checks"
 def device(request) -> torch.device:
     """Every test that takes ``device`` runs on the CPU, and on CUDA when there is one."""
     return torch.device(request.param)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests, as the chapters run their small models."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -17,14 +17,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the chapter does
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def ngram_valid(one_thread):
     return {n: lm.bits(lm.ngram_log_probs(n, "valid")) for n in range(1, lm.MAX_ORDER + 1)}
 

@@ -45,14 +45,6 @@ CLEAN = "LSTM, clean training data"
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the chapter does
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def forecasts(one_thread):
     results = {}
     for name in FORECASTERS:  # one chapter cell per forecaster

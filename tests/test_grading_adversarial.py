@@ -41,16 +41,12 @@ from autograder.course import REPO
 from autograder.sandbox import Limits
 from lstm_ref.grading import values as records
 from lstm_ref.grading.exercise import record_name
-from tests.support.klass import fill, write_submission
+from tests.support.klass import fill, solutions, write_submission
 
 A = "01_rnn_limits"
 NB = f"{A}.ipynb"
 SOURCE = (REPO / "solutions" / A / NB).read_bytes()
-S = {
-    cell.metadata.nbgrader.grade_id: cell.source
-    for cell in nbformat.reads(SOURCE.decode(), as_version=4).cells
-    if cell.metadata.get("nbgrader", {}).get("solution")
-}
+S = solutions(A)
 NO_BIAS = "def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    return np.tanh(x @ W_ih.T + h @ W_hh.T)"
 SANDBOXED = shutil.which("bwrap") is not None
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -21,16 +21,11 @@ import pytest
 from autograder import grading, zygote
 from autograder.course import REPO
 from autograder.sandbox import Limits
-from tests.support.klass import fill, write_submission
+from tests.support.klass import fill, printed, solutions, write_submission
 
 A = "01_rnn_limits"
 NB = f"{A}.ipynb"
-SOURCE = (REPO / "solutions" / A / NB).read_bytes()
-S = {
-    cell.metadata.nbgrader.grade_id: cell.source
-    for cell in nbformat.reads(SOURCE.decode(), as_version=4).cells
-    if cell.metadata.get("nbgrader", {}).get("solution")
-}
+S = solutions(A)
 LIMITS = Limits(timeout=150, cell_timeout=30)
 pytestmark = [
     pytest.mark.grading,
@@ -127,10 +122,7 @@ def graded(tmp_path_factory):
 
 
 def _output(result, marker: str) -> str:
-    nb = nbformat.reads(result.autograded[NB].decode(), as_version=4)
-    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
-             for o in c.get("outputs", [])]  # fmt: skip
-    return "\n".join(line for t in texts for line in t.splitlines() if line.startswith(marker))
+    return printed(result.autograded[NB], marker)
 
 
 def test_every_student_earns_what_their_code_earns(graded):

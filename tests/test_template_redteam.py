@@ -31,18 +31,12 @@ import nbformat
 import pytest
 
 from autograder import grading, slots
-from autograder.course import REPO
 from autograder.sandbox import Limits, kernel_environment
-from tests.support.klass import fill, write_submission
+from tests.support.klass import fill, printed, solutions, write_submission
 
 A = "01_rnn_limits"
 NB = f"{A}.ipynb"
-SOURCE = (REPO / "solutions" / A / NB).read_bytes()
-S = {
-    cell.metadata.nbgrader.grade_id: cell.source
-    for cell in nbformat.reads(SOURCE.decode(), as_version=4).cells
-    if cell.metadata.get("nbgrader", {}).get("solution")
-}
+S = solutions(A)
 LIMITS = Limits(timeout=150, cell_timeout=30)
 SECRET = "VICTOR-SECRET-5e1f"
 pytestmark = [
@@ -197,10 +191,7 @@ def graded(tmp_path_factory):
 
 
 def _output(result, marker: str) -> str:
-    nb = nbformat.reads(result.autograded[NB].decode(), as_version=4)
-    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
-             for o in c.get("outputs", [])]  # fmt: skip
-    return "\n".join(line for t in texts for line in t.splitlines() if line.startswith(marker))
+    return printed(result.autograded[NB], marker)
 
 
 @pytest.mark.parametrize("student", ["r0_honest", "r6_honest", "r7_honest"])

@@ -42,7 +42,7 @@ def launch_links(config: dict, notebook: str) -> list[tuple[str, str]]:
     slug, branch = f"{release.owner}/{release.repo}", release.branch
     links = []
     if config["binderhub_url"]:
-        url = f"{config['binderhub_url'].rstrip('/')}/v2/gh/{slug}/{quote(branch, safe='')}"
+        url = release.binder(config["binderhub_url"])
         links.append(("Binder", f"{url}?urlpath={quote('lab/tree/' + notebook, safe='')}"))
     if config["jupyterhub_url"]:  # nbgitpuller clones the release into ~/<repo>
         query = (f"repo={quote(release.repository, safe='')}&branch={quote(branch, safe='')}"

@@ -106,7 +106,8 @@ def _tolerances(cases):
     return [TOLERANCE.get(np.dtype(c.dtype), TOLERANCE[np.dtype("float64")]) for c in cases]
 
 
-def _where(case: Case, hidden: bool) -> str:
+def where(case: Case, hidden: bool) -> str:
+    """The case as a message names it: its label, and whether it is hidden."""
     return f"{case.label}{' (a hidden case)' if hidden else ''}"
 
 
@@ -170,13 +171,13 @@ def judge(check: Check, cases: Sequence[Case], got: list[Outcome], hidden: bool 
         if g.values is None:
             if g.error_type == "Delegated":
                 return Verdict(False, messages.compose(check.name, g.error), "delegated",
-                               _where(case, hidden))  # fmt: skip
+                               where(case, hidden))  # fmt: skip
             if g.error_type == "GradingError":
                 return Verdict(False, messages.compose(check.name, g.error, "",
-                                                       _where(case, hidden)), "", case.label)
+                                                       where(case, hidden)), "", case.label)
             hint = messages.hint_for_error(g.error_type, g.error, check.shape_hint)
             what = f"raised {g.error_type}: {g.error}" if g.error else f"raised {g.error_type}"
-            return Verdict(False, messages.compose(check.name, what, hint, _where(case, hidden)),
+            return Verdict(False, messages.compose(check.name, what, hint, where(case, hidden)),
                            "", case.label)  # fmt: skip
     names = check.all_output_names
     for case, g, e in zip(cases, got, expected):
@@ -189,9 +190,9 @@ def judge(check: Check, cases: Sequence[Case], got: list[Outcome], hidden: bool 
             what = f"your output matches a known mistake: {name}."
             if name.startswith(tuple(names)) and problem[1] == "kind":
                 what = name
-            text = messages.compose(check.name, what, hint, _where(case, hidden))
+            text = messages.compose(check.name, what, hint, where(case, hidden))
             return Verdict(False, text, name, case.label)
-        return Verdict(False, messages.compose(check.name, problem[0], "", _where(case, hidden)),
+        return Verdict(False, messages.compose(check.name, problem[0], "", where(case, hidden)),
                        "", case.label)  # fmt: skip
     dtypes = sorted({np.dtype(c.dtype).name for c in cases}, reverse=True)
     devices = sorted({c.device for c in cases})

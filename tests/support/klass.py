@@ -38,3 +38,19 @@ def write_submission(root: Path, student: str, assignment: str, nb, extra=None) 
     for name, text in (extra or {}).items():
         (folder / name).write_text(text)
     return path
+
+
+def solutions(assignment: str) -> dict[str, str]:
+    """The solution cells of the assignment's source notebook, by grade_id."""
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    return {cell.metadata.nbgrader.grade_id: cell.source
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
+
+
+def printed(autograded: bytes, marker: str) -> str:
+    """The lines an autograded notebook's code cells printed that start with ``marker``."""
+    nb = nbformat.reads(autograded.decode(), as_version=4)
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
+             for o in c.get("outputs", [])]  # fmt: skip
+    return "\n".join(line for t in texts for line in t.splitlines() if line.startswith(marker))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .. import guard, messages
 from ..core import Case, Verdict
 from ..exercise import Part
+from ..judge import where
 from ..torch_cases import TorchExercise
 from ..values import Outcome
 
@@ -66,7 +67,7 @@ class TextExercise(TorchExercise):
                     if known.applies(case, outcome.error_type, outcome.error):
                         what = (f"your code raised {outcome.error_type}, a sign of a known "
                                 f"mistake: {known.name}.")  # fmt: skip
-                        text = messages.compose(self.name, what, known.hint, _where(case, hidden))
+                        text = messages.compose(self.name, what, known.hint, where(case, hidden))
                         return Verdict(False, text, known.name, case.label)
         return None
 
@@ -79,10 +80,6 @@ class TextExercise(TorchExercise):
                     if name in self.ids and value.kind == "tensor" and value.dtype != "int64":
                         what = (f"your output matches a known mistake: {INT_IDS[0]} "
                                 f"({name} is {value.dtype}).")  # fmt: skip
-                        text = messages.compose(self.name, what, INT_IDS[1], _where(case, hidden))
+                        text = messages.compose(self.name, what, INT_IDS[1], where(case, hidden))
                         return Verdict(False, text, INT_IDS[0], case.label)
         return None
-
-
-def _where(case: Case, hidden: bool) -> str:
-    return f"{case.label}{' (a hidden case)' if hidden else ''}"
