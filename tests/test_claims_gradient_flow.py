@@ -54,7 +54,7 @@ def fresh_lstm(seed: int, forget_bias: float, seq_len: int = 20):
 
 @pytest.fixture(scope="module")
 def adding() -> dict[str, list[memory.Run]]:
-    return {spec.label: [adding_run(spec, seed) for seed in SEEDS] for spec in ADDING_MODELS}
+    return memory.adding_sweeps(ADDING_MODELS, seeds=SEEDS)
 
 
 @pytest.fixture(scope="module")

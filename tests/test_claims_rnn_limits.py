@@ -20,7 +20,7 @@ from lstm_ref.experiments.gradients import (
     relative,
     rnn_factory,
 )
-from lstm_ref.experiments.memory import RECALL_MODELS, SEEDS, clipped_fraction, recall_run
+from lstm_ref.experiments.memory import RECALL_MODELS, SEEDS, clipped_fraction, recall_sweeps
 from lstm_ref.experiments.models import spectral_radius
 from lstm_ref.nn import RNN
 
@@ -43,10 +43,12 @@ def curves() -> dict[float, torch.Tensor]:
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, int], list[memory.Run]]:
     """recall_run at the shortest and the longest lag, for every model and seed."""
+    lags = (SHORT_LAG, LONG_LAG)
+    sweeps = recall_sweeps(RECALL_MODELS, lags=lags, seeds=SEEDS)  # [label][seed][lag]
     return {
-        (spec.label, lag): [recall_run(spec, lag, seed) for seed in SEEDS]
-        for spec in RECALL_MODELS
-        for lag in (SHORT_LAG, LONG_LAG)
+        (label, lag): [per_seed[k] for per_seed in sweep]
+        for label, sweep in sweeps.items()
+        for k, lag in enumerate(lags)
     }
 
 

@@ -33,6 +33,7 @@ from lstm_ref.experiments.models import (
     matched_hidden_size,
     single_thread,
 )
+from lstm_ref.experiments.pool import starmap
 from lstm_ref.params import param_count
 from lstm_ref.tasks import adding_problem, delayed_recall
 from lstm_ref.train import History, accuracy, evaluate, train
@@ -114,11 +115,22 @@ def recall_run(spec: ModelSpec, lag: int, seed: int, *, recipe: Recipe = RECALL_
         return _fit(model, batch, seed, F.cross_entropy, accuracy, _at_least(RECALL_TARGET), recipe)
 
 
-def recall_sweep(
-    spec: ModelSpec, lags: Sequence[int] = RECALL_LAGS, seeds: Sequence[int] = SEEDS
-) -> list[list[Run]]:
-    """`recall_run` for every seed and lag: ``runs[s][k]`` is seeds[s] at lags[k]."""
-    return [[recall_run(spec, lag, seed) for lag in lags] for seed in seeds]
+def recall_sweeps(
+    specs: Sequence[ModelSpec],
+    lags: Sequence[int] = RECALL_LAGS,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    workers: int | None = None,
+) -> dict[str, list[list[Run]]]:
+    """`recall_run` for every model, seed and lag, spread over the CPU's cores.
+
+    Returns ``runs[label][s][k]``: model `label` at seeds[s] and lags[k]. The runs are
+    independent and seeded, so `workers` (see :func:`pool.starmap`) changes only the
+    time taken, never a result.
+    """
+    jobs = [(spec, lag, seed) for spec in specs for seed in seeds for lag in lags]
+    flat = iter(starmap(recall_run, jobs, workers=workers))
+    return {spec.label: [[next(flat) for _ in lags] for _ in seeds] for spec in specs}
 
 
 # ------------------------------------------------------------------ adding problem
@@ -146,6 +158,20 @@ def adding_run(
         torch.manual_seed(seed)
         model = spec.build(2, 1)
         return _fit(model, batch, seed, F.mse_loss, F.mse_loss, _at_most(ADDING_TARGET), recipe)
+
+
+def adding_sweeps(
+    specs: Sequence[ModelSpec], seeds: Sequence[int] = SEEDS, *, workers: int | None = None
+) -> dict[str, list[Run]]:
+    """`adding_run` for every model and seed, spread over the CPU's cores.
+
+    Returns ``runs[label][s]``, model `label` at seeds[s]; as :func:`recall_sweeps`,
+    `workers` changes only the time taken.
+    """
+    flat = iter(
+        starmap(adding_run, [(spec, seed) for spec in specs for seed in seeds], workers=workers)
+    )
+    return {spec.label: [next(flat) for _ in seeds] for spec in specs}
 
 
 def adding_baseline_mse(seq_len: int = ADDING_LENGTH) -> float:
