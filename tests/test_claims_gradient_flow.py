@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from lstm_ref.experiments import language_model, memory, seq2seq, variants
+from lstm_ref.experiments import backward, language_model, memory, seq2seq, variants
 from lstm_ref.experiments.gradients import (
     CURVE_LENGTH,
     FORGET_BIASES,
@@ -346,3 +346,33 @@ def test_rnn_gradients_explode_and_get_clipped(adding):
 def test_lstm_gradients_are_rarely_clipped(adding):
     runs = adding[LSTM_SPEC.label]
     assert max(memory.clipped_fraction(run, memory.ADDING_RECIPE) for run in runs) < 0.1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_written_out_backward_matches_autograd(seed):
+    """ "Every gradient ... differs from autograd's by less than" a rounding-level bound."""
+    errors = backward.step_backward_errors(seed=seed)
+    assert set(errors) == {"LSTM", "GRU"}
+    assert max(errors.values()) < 1e-12
+    assert backward.sequence_backward_error(seed=seed, steps=50) < 1e-11
+
+
+def test_the_backward_comparison_catches_a_wrong_line(monkeypatch):
+    """The check can fail: a GRU backward with h_{t−1} and n swapped, or an LSTM backward
+    that drops the cell gradient arriving from step t + 1, is far from autograd."""
+    right = backward.gru_step_backward
+
+    def wrong_sign(dh, h_prev, r, z, n, u_n):
+        return right(dh, n, r, z, h_prev, u_n)  # h_{t−1} and n swapped: δz flips sign
+
+    monkeypatch.setattr(backward, "gru_step_backward", wrong_sign)
+    assert backward.step_backward_errors(seed=0)["GRU"] > 1e-3
+    monkeypatch.undo()
+
+    right_lstm = backward.fused.lstm_step_backward
+
+    def forgets_dc(dh, dc, *rest):
+        return right_lstm(dh, 0 * dc, *rest)
+
+    monkeypatch.setattr(backward.fused, "lstm_step_backward", forgets_dc)
+    assert backward.step_backward_errors(seed=0)["LSTM"] > 1e-3

@@ -143,3 +143,11 @@ def test_lstm_with_open_forget_gates_recalls_at_the_long_lag(runs):
     clip = memory.RECALL_RECIPE.clip_grad_norm
     assert max(max(run.history.grad_norm) for run in long_runs) > 10 * clip
     assert min(clipped_fraction(run, memory.RECALL_RECIPE) for run in long_runs) > 0.5
+
+
+@pytest.mark.parametrize("input_size, hidden_size", [(3, 4), (1, 1), (9, 68), (32, 7)])
+def test_rnn_parameter_formula(input_size, hidden_size):
+    """ "a plain RNN layer has H (I + H + 2) parameters", lstm_ref's and torch's."""
+    expected = hidden_size * (input_size + hidden_size + 2)
+    for layer in (RNN(input_size, hidden_size), torch.nn.RNN(input_size, hidden_size)):
+        assert sum(p.numel() for p in layer.parameters()) == expected
