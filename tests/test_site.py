@@ -17,11 +17,13 @@ import re
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.leaks import expand, leaks, secrets
 from tests.support.site import ROOT, Visit, toc_pages
 
 SOLUTION_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
@@ -91,6 +93,20 @@ def test_search_finds_a_page(browser, server):
         visit.close()
 
 
+def test_the_sites_zip_is_the_student_release_and_leaks_nothing(site):
+    """The zip that every exercise box links: the notebooks, lstm_ref's wheel and
+    requirements, and not one solution marker or solution's code, archives opened."""
+    path = site / "_downloads" / f"{ZIP}.zip"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    for assignment in sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir()):
+        assert f"{ZIP}/{assignment}/{assignment}.ipynb" in names
+    assert any(n.startswith(f"{ZIP}/wheels/lstm_ref-") for n in names)
+    assert f"{ZIP}/requirements.txt" in names
+    assert not [n for n in names if "solutions" in n or "autograder" in n]
+    assert leaks(expand(path.name, path.read_bytes()), secrets()) == []
+
+
 def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
     """Pages, _sources/ and downloads: not one solution region or hidden test."""
     leaks = [
@@ -107,6 +123,7 @@ def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
 # ------------------------------------------------------------- exercise launch links
 
 RELEASE = "https://github.com/lstm-course/lstm-exercises/tree/student-release"
+ZIP = "lstm-course-exercises"  # book/_ext/exercises.py: the student release, zipped
 BOX = re.compile(r'<div class="exercise-notebook[^"]*">(.*?)</div>', re.S)
 
 
@@ -119,13 +136,16 @@ def exercises_extension():
 
 
 def exercise_boxes(page: str) -> list[tuple[str, list[str]]]:
-    """(the download link, the other links) of each exercise box of a built page."""
+    """(the notebook's download link, the other links) of each exercise box of a built
+    page; every box also links the zipped student release, checked here."""
     boxes = []
     for box in BOX.findall(page):
         hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', box)]
         downloads = [h for h in hrefs if "_downloads/" in h]
-        assert len(downloads) == 1, hrefs
-        boxes.append((downloads[0], [h for h in hrefs if h not in downloads]))
+        zipped = [h for h in downloads if h.endswith(f"/{ZIP}.zip")]
+        notebooks = [h for h in downloads if h.endswith(".ipynb")]
+        assert len(zipped) == 1 and len(notebooks) == 1 and len(downloads) == 2, hrefs
+        boxes.append((notebooks[0], [h for h in hrefs if h not in downloads]))
     return boxes
 
 

@@ -9,7 +9,6 @@ imports; run again, and in the course's own environment, it does nothing.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -27,13 +26,12 @@ from packaging.requirements import Requirement
 
 from autograder.course import REPO, list_assignments
 from autograder.student_release import INSTALL, Release, build, configured_release
+from tests.support.leaks import leaks, secrets, texts
 
 ASSIGNMENTS = list_assignments()
 VERSION = re.search(r'^version = "(.+)"', (REPO / "pyproject.toml").read_text(), re.M)[1]
 WHEEL = f"lstm_ref-{VERSION}-py3-none-any.whl"
 PUBLISHED = Release("lstm-course", "lstm-exercises", "student-release")
-MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
-REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)\n[ \t]*### END \1", re.S)
 
 
 @pytest.fixture(scope="module")
@@ -131,59 +129,13 @@ def test_wheel_holds_lstm_ref_and_nothing_else(plain):
 # ---------------------------------------------------------------- nothing leaked
 
 
-def flat(text: str) -> str:
-    """``text`` with each line stripped and blank lines dropped: code found however it
-    was indented."""
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def secrets() -> list[str]:
-    """The code of every solution region and hidden test in solutions/ (flat)."""
-    found = []
-    for path in sorted((REPO / "solutions").rglob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            found += [flat(body) for _, body in REGION.findall(cell.source)]
-    assert len(found) >= 2 * len(ASSIGNMENTS)
-    return found
-
-
-def texts(folder: Path):
-    """(name, text) of every file in ``folder``, each file inside a wheel or zip too, and
-    each notebook's cells as they read in Jupyter (JSON escapes quotes and newlines)."""
-
-    def expand(name: str, data: bytes):
-        if name.endswith((".whl", ".zip")):
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                for member in archive.namelist():
-                    yield from expand(f"{name}!{member}", archive.read(member))
-            return
-        text = data.decode(errors="ignore")
-        yield name, text
-        if name.endswith(".ipynb"):
-            cells = json.loads(text)["cells"]
-            yield f"{name} (cells)", "\n".join("".join(c["source"]) for c in cells)
-
-    for path in sorted(p for p in folder.parent.rglob("*") if p.is_file()):
-        yield from expand(path.relative_to(folder.parent).as_posix(), path.read_bytes())
-
-
 @pytest.mark.parametrize("which", ["plain", "published"])
 def test_no_solution_or_hidden_test_anywhere_in_the_release(request, which):
-    """Markers nowhere; no solution's or hidden test's code. A solution of one line may
-    equal the line of a reference that lstm_ref ships by design (lstm_ref/grading), so
-    one-line solutions are looked for outside the package only."""
+    """Markers nowhere; no solution's or hidden test's code (tests/support/leaks.py)."""
     release = request.getfixturevalue(which)
-    regions = secrets()
-    scanned = 0
-    for name, text in texts(release):
-        scanned += 1
-        assert not MARKERS.search(text), name
-        in_package, code = ".whl!" in name, flat(text)
-        for region in regions:
-            if in_package and "\n" not in region:
-                continue
-            assert region not in code, f"{name} holds a solution:\n{region}"
-    assert scanned > 100  # the wheel's modules were opened
+    scanned = list(texts(release))
+    assert leaks(scanned, secrets()) == []
+    assert len(scanned) > 100  # the wheel's modules were opened
 
 
 def test_zip_is_the_folder(published):

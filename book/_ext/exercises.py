@@ -3,8 +3,12 @@
     ```{exercise-notebook} 01_rnn_limits
     ```
 
-renders a box with a download link to notebooks/01_rnn_limits/01_rnn_limits.ipynb (the
-student release, copied into the site's _downloads). When ``exercise_launch.release`` in
+renders a box with two download links: the whole student release as one zip (the
+notebooks, lstm_ref's wheel, requirements.txt and a README; built once per site build by
+``autograder.student_release.build`` into the site's _downloads), which works on any
+Jupyter, and notebooks/01_rnn_limits/01_rnn_limits.ipynb alone, for a Jupyter that
+already has lstm_ref (its install cell looks for the wheel beside it, in ../wheels/).
+When ``exercise_launch.release`` in
 _config.yml names where the student release is published
 (``https://github.com/ORG/REPO/tree/BRANCH``, built by ``python -m autograder
 student-release``), the box also links to the notebook in that release on Binder, on a
@@ -22,7 +26,9 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
-from autograder.student_release import Release
+from autograder.student_release import Release, build
+
+ZIP = "lstm-course-exercises"  # the student release zipped: _downloads/lstm-course-exercises.zip
 
 DEFAULTS = {
     "release": "",  # where the student release is published: https://github.com/ORG/REPO/tree/BRANCH
@@ -72,20 +78,45 @@ class ExerciseNotebook(SphinxDirective):
         except ValueError as error:  # a release that is not a GitHub URL
             raise self.error(f"exercise_launch in _config.yml: {error}") from None
         links = " · ".join(f"[{label}]({url})" for label, url in launch)
+        up = "../" * len(here.relative_to(root).parts)  # from this page to the site's root
+        zipped = nodes.reference("", "all the exercises with the course's package (zip)",
+                                 refuri=f"{up}_downloads/{ZIP}.zip")  # fmt: skip
+        first = nodes.paragraph()
+        first += [nodes.Text("Work this chapter's exercises in Jupyter: download "), zipped,
+                  nodes.Text(", unpack it and open "),
+                  nodes.literal(text=f"{assignment}/{assignment}.ipynb"),
+                  nodes.Text(".")]  # fmt: skip
         text = (
-            f"Work this chapter's exercises in Jupyter: {{download}}`{assignment}.ipynb "
-            f"<{relative.as_posix()}>`" + (f" · open it on {links}" if links else "") + ".\n"
+            (f"Or open this notebook on {links}. " if links else "")
+            + f"The notebook alone, {{download}}`{assignment}.ipynb <{relative.as_posix()}>`, "
+            "needs a Jupyter where `lstm_ref` is installed.\n"
             "Each test cell checks your code against the course's reference and names the "
             "likely mistake when it does not match."
         )
         box = nodes.admonition(classes=["exercise-notebook", "tip"])
         box += nodes.title(text="Exercises")
+        box += first
         lines = StringList(text.splitlines(), source=self.env.docname)
         self.state.nested_parse(lines, self.content_offset, box)  # MyST: roles and links
         return [box]
 
 
+def _build_release_zip(app) -> None:
+    """The student release, zipped into the site's _downloads (the links above)."""
+    if app.builder.format != "html":
+        return
+    import tempfile
+
+    config = {**DEFAULTS, **(app.config.exercise_launch or {})}
+    downloads = Path(app.outdir) / "_downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build(Path(tmp) / ZIP, Release.parse(config["release"]), zip_too=True)
+        Path(f"{folder}.zip").replace(downloads / f"{ZIP}.zip")
+
+
 def setup(app):
+    app.connect("builder-inited", _build_release_zip)
     app.add_config_value("exercise_launch", {}, "env")  # read by the directive: re-read pages
     app.add_directive("exercise-notebook", ExerciseNotebook)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
