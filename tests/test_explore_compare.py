@@ -105,7 +105,11 @@ def test_site_player_shows_lstm_refs_numbers(browser, server):
         page.wait_for_selector('div.lstm-explorer[data-explorer="compare"][data-ready="true"]')
         root = page.locator('div.lstm-explorer[data-explorer="compare"]')
         bar = lambda m: root.locator(f'.lstm-x-bar[data-name="{m}"] output')  # noqa: E731
+        points = root.locator('[data-chart="retention"] polyline').first.get_attribute("points")
         hidden = int(drag(page, root.locator('input[data-name="hidden_size"]'), 0.3))
+        assert f"d = {hidden}" in root.locator('[data-chart="params"] p').inner_text()
+        same = root.locator('[data-chart="retention"] polyline').first.get_attribute("points")
+        assert same == points  # retention was measured at one size: the chart stays
         inputs = int(drag(page, root.locator('input[data-name="input_size"]'), 0.7))
         assert (hidden, inputs) != (128, 32)
         assert root.get_attribute("data-hidden-size") == str(hidden)
@@ -115,6 +119,18 @@ def test_site_player_shows_lstm_refs_numbers(browser, server):
             assert bar(model).inner_text() == f"{n:,}"
         polylines = root.locator('[data-chart="retention"] polyline')
         assert polylines.count() == 4
+        caption = root.locator(".lstm-x-caption").first.inner_text()
+        assert f"hidden size {compare.RETENTION_HIDDEN}" in caption  # the chart's one size
+        svg = root.locator('[data-chart="retention"] svg.lstm-x-lines')
+        assert "retention against lag k" in svg.get_attribute("aria-label")
+        ticks = svg.locator(".axes text").all_inner_texts()
+        assert len(ticks) >= 2 + 4 + 4  # axis titles, and several ticks on each axis
+        boxes = [b for b in svg.locator(".axes text").evaluate_all(
+            "ts => ts.map(t => { const r = t.getBoundingClientRect();"
+            " return [r.left, r.top, r.right, r.bottom]; })")]  # fmt: skip
+        for j, a in enumerate(boxes):  # no two labels overlap
+            for b in boxes[j + 1 :]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
         root.locator('button[data-name="GRU"]').click()
         assert polylines.count() == 3
         assert root.locator('polyline[data-name="GRU"]').count() == 0

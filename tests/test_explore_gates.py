@@ -97,6 +97,14 @@ def test_widget_switches_to_the_gru():
     assert explorer.values == pytest.approx(oracle("LSTM", {"h_prev": -0.6}), abs=1e-12)
 
 
+def test_bars_follow_the_equations_order_and_share_one_scale_per_group():
+    assert gates.OUTPUTS["LSTM"][:4] == gates.GATES["LSTM"] == ("i", "f", "g", "o")
+    outputs = {o["name"]: o for o in gates.web().data["modes"]["LSTM"]["outputs"]}
+    assert outputs["c"]["range"] == outputs["h"]["range"]  # c_t and h_t compare
+    assert outputs["c"]["group"] == outputs["h"]["group"] != outputs["f"]["group"]
+    assert len({tuple(o["range"]) for o in outputs.values() if o["group"] == "gates"}) == 1
+
+
 def test_web_embeds_the_sliders_and_fixed_weights_of_both_modes():
     html = gates.web()._repr_html_()
     data = json.loads(html.split('class="lstm-explorer-data">')[1].split("</script>")[0])
@@ -140,6 +148,20 @@ def test_site_player_matches_lstm_ref(browser, server):
         page.wait_for_selector(f'{EXPLORER}[data-ready="true"]')
         page.locator(EXPLORER).scroll_into_view_if_needed()
         check_page_against_oracle(page, "LSTM")  # the defaults
+        order = page.eval_on_selector_all(
+            f"{EXPLORER} [data-output]",
+            "rows => rows.filter(r => r.offsetParent).map(r => r.dataset.output)",
+        )
+        assert order == list(gates.OUTPUTS["LSTM"])  # i, f, g, o, then c, h
+        fills = {  # c_t and h_t on one scale: bar widths in the ratio of their values
+            name: page.locator(f'{EXPLORER} [data-output="{name}"] .lstm-x-fill').bounding_box()
+            for name in "ch"
+        }
+        shown = {k: float(page.locator(f'{EXPLORER} [data-output="{k}"] output')
+                          .get_attribute("data-value")) for k in "ch"}  # fmt: skip
+        assert fills["c"]["width"] / fills["h"]["width"] == pytest.approx(
+            abs(shown["c"] / shown["h"]), rel=0.05
+        )
 
         before = page_values(page)["b_f"]
         drag(page, f'{EXPLORER} input[data-name="b_f"]', 0.1)

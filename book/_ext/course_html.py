@@ -1,16 +1,64 @@
 """Small fixes to the HTML that Jupyter Book 1's theme stack emits, so pages load with a
-clean browser console (tests/test_site.py checks every page).
+clean browser console (tests/test_site.py checks every page) and pass axe-core's serious
+and critical rules (tests/test_accessibility.py).
 
 * sphinx-thebe and sphinx-togglebutton register inline scripts that Sphinx 7 emits twice;
   the second ``const THEBE_JS_URL`` is a SyntaxError. Keep the first copy of each.
 * pydata-sphinx-theme logs "Got invalid theme mode" on a first visit (empty localStorage).
   Start every new reader in light mode: the figures are drawn on white.
+* myst-nb names each "Show code cell source" toggle "Toggle hidden content" (aria-label),
+  a name that does not contain its visible text (axe: label-content-name-mismatch, WCAG
+  2.5.3). Drop the aria-label: the visible text names it.
+* The theme's colour-mode button is named "Color mode" but holds icons titled "Light",
+  "Dark", "System Settings" (same rule). The icons are decorative: hide them from
+  assistive technology; the button keeps its name and its tooltip.
+* The theme's search field button is named "Search" but shows "Search Ctrl+K" (same
+  rule): its visible "Search" names it, the shortcut moves to aria-keyshortcuts.
+* sphinxcontrib-bibtex's reference list is ``role="list"`` around entries with the
+  DPUB role ``doc-biblioentry``, which axe does not accept as list items
+  (aria-required-children, critical): the entries become ``role="listitem"``.
+* ``course.css``: long inline code breaks anywhere, so no page is wider than a phone.
 """
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[1] / "_static"  # book/_static
+
+TOGGLE_SUMMARY = '<summary aria-label="Toggle hidden content">'
 
 THEME_MODE = (
     'if (!localStorage.getItem("mode")) { localStorage.setItem("mode", "light"); }'
     ' document.documentElement.dataset.mode = localStorage.getItem("mode");'
 )
+
+ACCESSIBLE_NAMES = """
+(function () {
+  function fix() {
+    for (const icon of document.querySelectorAll(".theme-switch-button .theme-switch")) {
+      icon.removeAttribute("title");
+      icon.removeAttribute("aria-labelledby");
+      icon.setAttribute("aria-hidden", "true");
+      const title = icon.querySelector("title");
+      if (title) title.remove();
+    }
+    for (const button of document.querySelectorAll(".search-button-field[aria-label]")) {
+      const shortcut = button.querySelector(".search-button__kbd-shortcut");
+      if (!button.textContent.includes(button.getAttribute("aria-label"))) continue;
+      if (shortcut) {
+        shortcut.setAttribute("aria-hidden", "true");
+        button.setAttribute("aria-keyshortcuts", "Control+K");
+      }
+      button.removeAttribute("aria-label"); // named by its visible text, "Search"
+    }
+    const toggles = 'summary[aria-label="Toggle hidden content"]';
+    for (const summary of document.querySelectorAll(toggles)) {
+      if (summary.textContent.trim()) summary.removeAttribute("aria-label");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", fix);
+  window.addEventListener("load", fix);
+})();
+"""
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -25,7 +73,28 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _name_toggles_by_their_text(app, pagename, templatename, context, doctree):
+    if "body" in context:
+        context["body"] = context["body"].replace(TOGGLE_SUMMARY, "<summary>")
+
+
+def _list_the_references(app, pagename, templatename, context, doctree):
+    body = context.get("body", "")
+    if 'class="citation-list"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def _add_static_path(app, config):
+    if str(STATIC) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
     app.add_js_file(None, body=THEME_MODE, priority=1)  # before the theme's own scripts
+    app.add_js_file(None, body=ACCESSIBLE_NAMES, priority=1)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _name_toggles_by_their_text)
+    app.connect("html-page-context", _list_the_references)
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("course.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

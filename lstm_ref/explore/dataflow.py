@@ -52,15 +52,15 @@ LABELS = {
 ACTIVE, IDLE = "#1f77b4", "#999999"
 
 # The diagram: (stage or "", tag, attributes, text). Cell line on top, gates below.
-_BOX = {"width": 44, "height": 28, "rx": 4}
+_BOX = {"width": 52, "height": 28, "rx": 4}  # room for "tanh g" at 12 px on a phone
 DIAGRAM = [
     ("", "line", {"x1": 20, "y1": 40, "x2": 119, "y2": 40}, ""),
     ("forget", "circle", {"cx": 130, "cy": 40, "r": 11}, "×"),
     ("forget", "line", {"x1": 130, "y1": 136, "x2": 130, "y2": 51}, ""),
-    ("forget", "rect", {"x": 108, "y": 136, **_BOX}, "σ f"),
-    ("input", "rect", {"x": 188, "y": 136, **_BOX}, "σ i"),
+    ("forget", "rect", {"x": 104, "y": 136, **_BOX}, "σ f"),
+    ("input", "rect", {"x": 184, "y": 136, **_BOX}, "σ i"),
     ("input", "polyline", {"points": "210,136 210,95 229,95"}, ""),
-    ("candidate", "rect", {"x": 248, "y": 136, **_BOX}, "tanh g"),
+    ("candidate", "rect", {"x": 244, "y": 136, **_BOX}, "tanh g"),
     ("candidate", "polyline", {"points": "270,136 270,95 251,95"}, ""),
     ("candidate", "circle", {"cx": 240, "cy": 95, "r": 11}, "×"),
     ("candidate", "line", {"x1": 240, "y1": 84, "x2": 240, "y2": 51}, ""),
@@ -68,10 +68,10 @@ DIAGRAM = [
     ("cell", "circle", {"cx": 240, "cy": 40, "r": 11}, "+"),
     ("cell", "line", {"x1": 251, "y1": 40, "x2": 460, "y2": 40}, ""),
     ("output", "line", {"x1": 350, "y1": 40, "x2": 350, "y2": 82}, ""),
-    ("output", "rect", {"x": 328, "y": 82, "width": 44, "height": 26, "rx": 13}, "tanh"),
-    ("output", "line", {"x1": 372, "y1": 95, "x2": 399, "y2": 95}, ""),
+    ("output", "rect", {"x": 324, "y": 82, "width": 52, "height": 26, "rx": 13}, "tanh"),
+    ("output", "line", {"x1": 376, "y1": 95, "x2": 399, "y2": 95}, ""),
     ("output", "circle", {"cx": 410, "cy": 95, "r": 11}, "×"),
-    ("output", "rect", {"x": 388, "y": 136, **_BOX}, "σ o"),
+    ("output", "rect", {"x": 384, "y": 136, **_BOX}, "σ o"),
     ("output", "line", {"x1": 410, "y1": 136, "x2": 410, "y2": 106}, ""),
     ("output", "line", {"x1": 421, "y1": 95, "x2": 460, "y2": 95}, ""),
     ("", "polyline", {"points": "20,185 410,185"}, ""),
@@ -81,10 +81,18 @@ _CAPTIONS = [(20, 32, "start", "cₜ₋₁"), (460, 32, "end", "cₜ"),
              (460, 88, "end", "hₜ"), (20, 198, "start", "hₜ₋₁, xₜ")]  # fmt: skip
 
 
+def stage_name(active: str = "") -> str:
+    """The diagram's accessible name: the cell, and which stage's part is highlighted."""
+    titles = {stage: title for stage, title, _, _ in STAGES}
+    where = f"; the {titles[active].lower()} stage highlighted" if active in titles else ""
+    return f"Diagram of the LSTM cell: cell state along the top, gates below{where}"
+
+
 def diagram(active: str = "") -> str:
     """The cell as inline SVG, the parts of stage ``active`` drawn thick and coloured."""
+    title = stage_name(active)
     parts = ['<svg viewBox="0 0 480 205" role="img" style="width:100%;max-width:480px"'
-             ' font-size="12" aria-label="LSTM cell">']  # fmt: skip
+             f' font-size="12" aria-label="{title}"><title>{title}</title>']  # fmt: skip
     for stage, tag, attrs, text in DIAGRAM:
         on = bool(stage) and stage == active
         color, width = (ACTIVE, 3) if on else (IDLE, 1.5)

@@ -44,11 +44,14 @@ class Slider:
 
 
 GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}  # torch's block order
-OUTPUTS = {"LSTM": ("f", "i", "g", "o", "c", "h"), "GRU": ("r", "z", "n", "h")}
+OUTPUTS = {"LSTM": ("i", "f", "g", "o", "c", "h"), "GRU": ("r", "z", "n", "h")}
+"""What the bars show, gates in torch's block order (the equations' i, f, g, o), then states."""
 LABELS = {"i": "i input gate", "f": "f forget gate", "g": "g candidate", "o": "o output gate",
           "c": "cₜ cell state", "h": "hₜ hidden state", "r": "r reset gate",
           "z": "z update gate", "n": "n candidate"}  # fmt: skip
-RANGES = {"c": (-3.0, 3.0)}  # bar range of each output; (-1, 1) when not listed
+STATES = ("c", "h")
+"""The new states: their bars share one scale, wide enough for c (|c_t| < 2 + 1 = 3)."""
+RANGES = {"c": (-3.0, 3.0), "h": (-3.0, 3.0)}  # bar range of each output; (-1, 1) if not listed
 RECURRENT = {"i": 0.5, "f": 0.5, "g": -0.5, "o": 0.5, "r": 0.5, "z": 0.5, "n": -1.0}  # u_k
 DEFAULTS = {"i": (1.0, 0.0), "f": (0.5, 1.0), "g": (1.0, 0.0), "o": (1.0, -0.5),
             "r": (1.0, 0.0), "z": (-1.0, 0.5), "n": (1.0, 0.0)}  # (w_k, b_k)  # fmt: skip
@@ -161,7 +164,12 @@ def web():
             "gates": list(GATES[mode]),
             "recurrent": {k: RECURRENT[k] for k in GATES[mode]},
             "outputs": [
-                {"name": k, "label": LABELS[k], "range": list(RANGES.get(k, (-1.0, 1.0)))}
+                {
+                    "name": k,
+                    "label": LABELS[k],
+                    "range": list(RANGES.get(k, (-1.0, 1.0))),
+                    "group": "states" if k in STATES else "gates",
+                }
                 for k in OUTPUTS[mode]
             ],
         }

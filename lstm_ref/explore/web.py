@@ -33,7 +33,11 @@ def _plain(value, digits: int):
 
 @dataclass(frozen=True)
 class Embed:
-    """A placeholder div that book/_static/explore/<kind>.js turns into a player."""
+    """A placeholder div that book/_static/explore/<kind>.js turns into a player.
+
+    The div is a region named by ``title`` (core.js shows the title and names the region
+    by it), so a screen reader can find each explorer from the page's landmarks.
+    """
 
     kind: str
     data: dict
@@ -43,7 +47,7 @@ class Embed:
         payload = json.dumps(self.data).replace("</", "<\\/")  # no early </script>
         return (
             f'<div class="lstm-explorer" data-explorer="{html.escape(self.kind)}"'
-            f' aria-label="{html.escape(self.title)}">'
+            f' role="region" aria-label="{html.escape(self.title)}">'
             f'<script type="application/json" class="lstm-explorer-data">{payload}</script>'
             "<noscript>This explorer needs JavaScript.</noscript></div>"
         )

@@ -4,6 +4,10 @@ Fixtures ``site``, ``server`` and ``browser`` (imported by tests/conftest.py) an
 :class:`Visit`, one page opened in a fresh context that records console errors and every
 request leaving the site. Builds are serialised by a lock in _build/, so two test runs (or
 ``flock _build/.build-lock jupyter-book build .``) never write the same tree at once.
+
+``COURSE_SITE=/path/to/html`` tests a site built elsewhere as it is, with no build (e.g. a
+copy with patched static files); the site tests are skipped, with that reason, when it
+holds no index.html (they fail instead under CI).
 """
 
 from __future__ import annotations
@@ -44,9 +48,24 @@ def toc_pages() -> list[str]:
     return pages
 
 
+def skip_or_fail(reason: str):
+    """Skip with ``reason``; under CI (``CI`` set) fail instead: CI must run every check."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def site() -> Path:
-    """The built site; built now (warnings are errors) unless it is newer than its sources."""
+    """The built site; built now (warnings are errors) unless it is newer than its sources.
+
+    With ``COURSE_SITE`` set, that directory as it is (no build).
+    """
+    if os.environ.get("COURSE_SITE"):
+        given = Path(os.environ["COURSE_SITE"])
+        if not (given / "index.html").is_file():
+            skip_or_fail(f"COURSE_SITE={given} holds no built site (no index.html)")
+        return given
     sources = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("book/**/*")]
     index = HTML / "index.html"
     newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
@@ -61,11 +80,15 @@ def site() -> Path:
     return HTML
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no line per request in the test output
+        pass
+
+
 @pytest.fixture(scope="session")
 def server(site):
     """A static server for the site on 127.0.0.1 (loopback only)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}/"
@@ -75,10 +98,7 @@ def server(site):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        reason = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -90,8 +110,12 @@ def browser():
 class Visit:
     """One page opened in a fresh context: what it logged and what it asked the network."""
 
-    def __init__(self, browser, server: str, path: str):
-        self.context = browser.new_context()
+    def __init__(self, browser, server: str, path: str, init_script: str = "", **context):
+        """``init_script`` runs in the page before its own scripts (e.g. to pick the theme's
+        colour mode); ``context``: options of ``browser.new_context`` (viewport, ...)."""
+        self.context = browser.new_context(**context)
+        if init_script:
+            self.context.add_init_script(init_script)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.offsite: list[str] = []

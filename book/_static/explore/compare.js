@@ -4,12 +4,14 @@
  * Nothing is computed here. data.retention[init][model][k] is the measured relative
  * gradient at lag k; data.params[model][a][b] the parameters of the real layer with hidden
  * size data.hidden_sizes[a] and input size data.input_sizes[b]. Buttons toggle models,
- * pick the LSTMs' initialisation and the axis; sliders pick the lag and the sizes.
+ * pick the LSTMs' initialisation and the axis; sliders pick the lag and the sizes. The
+ * chart's retention was measured at one hidden size (data.hidden) and says so; the size
+ * sliders set the parameter counts.
  * tests/test_explore_compare.py checks the shown numbers against lstm_ref.
  */
 (function () {
   "use strict";
-  const { el, fmt, slider, bars, lines } = window.LSTMExplore;
+  const { el, sci, slider, buttonGroup, bars, lines } = window.LSTMExplore;
   const FLOOR = 1e-25;
 
   function nearest(grid, v) {
@@ -19,25 +21,8 @@
   }
 
   /* A slider over evenly spaced integers, its shown value an integer. */
-  function intSlider(parent, { name, label, min, max, step, value, onInput }) {
-    let input = null;
-    const show = (v) => { if (input) input.nextElementSibling.textContent = String(v); };
-    input = slider(parent, { name, label, min, max, step, value,
-      onInput: (v) => { show(v); onInput(v); } });
-    show(input.value);
-    return input;
-  }
-
-  function buttonGroup(parent, label, names, pressed, onClick) {
-    const group = el("div", { class: "lstm-x-controls", role: "group" }, parent);
-    el("span", { text: label }, group);
-    const buttons = {};
-    for (const name of names) {
-      buttons[name] = el("button", { type: "button", "data-name": name, text: name,
-        "aria-pressed": String(pressed(name)) }, group);
-      buttons[name].addEventListener("click", () => onClick(name, buttons));
-    }
-    return buttons;
+  function intSlider(parent, options) {
+    return slider(parent, { ...options, show: (v) => String(v) });
   }
 
   LSTMExplore.register("compare", (root, data) => {
@@ -60,14 +45,20 @@
       buttons[name].setAttribute("aria-pressed", String(state.log));
       update();
     });
+    // Retention was measured for layers of data.hidden units only: the size sliders
+    // below change the parameter counts, not this chart, and the caption says so.
+    el("p", { class: "lstm-x-caption", text: `Retention, measured at hidden size ` +
+      `${data.hidden} (input size 1) for every model; the size sliders below set the ` +
+      `parameter counts only.` }, root);
     const chartBox = el("div", { "data-chart": "retention" }, root);
-    const chart = lines(chartBox, { width: 560, height: 260, xlabel: "lag k",
-      ylabel: `retention, H = ${data.hidden}` });
+    const chart = lines(chartBox, { title: `Retention against lag, hidden size ${data.hidden}`,
+      xlabel: "lag k", ylabel: "retention" });
     const sliders = el("div", { class: "lstm-x-sliders" }, root);
-    const table = el("div", { "data-table": "retention", "aria-live": "polite" }, root);
-    const sizes = el("div", { class: "lstm-x-sliders" }, root);
+    const table = el("div", { class: "lstm-x-table", "data-table": "retention",
+      "aria-live": "polite" }, root);
     const countBox = el("div", { "data-chart": "params" }, root);
-    el("p", { text: "parameters: sum(p.numel()) of each layer at these sizes" }, countBox);
+    const countTitle = el("p", { class: "lstm-x-caption" }, countBox);
+    const sizes = el("div", { class: "lstm-x-sliders" }, countBox);
     const hi = Math.max(...models.map((m) => Math.max(...data.params[m].flat())));
     const countBars = bars(countBox, models, { lo: 0, hi });
 
@@ -76,22 +67,19 @@
       const curves = data.retention[state.init];
       const lags = curves[models[0]].map((_, k) => k);
       const clip = (ys) => (state.log ? ys.map((v) => Math.max(v, FLOOR)) : ys);
-      if (shown.length) {
-        chart.update(shown.map((m) => ({ name: m, x: lags, y: clip(curves[m]) })),
-          state.log ? { logY: true } : { ymin: 0 });
-      } else chartBox.querySelector("svg").replaceChildren();
-      for (const line of chartBox.querySelectorAll("polyline, text.series-label")) {
-        const name = line.dataset.name || line.textContent; // one colour per model
-        line.setAttribute("class", line.getAttribute("class").replace(/s\d/, `s${models.indexOf(name)}`));
-      }
+      chart.update(shown.map((m) => ({ name: m, x: lags, y: clip(curves[m]),
+        style: models.indexOf(m) })), state.log ? { logY: true } : { ymin: 0 });
       table.replaceChildren();
-      el("p", { text: `retention at lag ${state.lag}:` }, table);
+      el("p", { text: `retention at lag ${state.lag} (${state.init}):` }, table);
       for (const m of shown) {
         const row = el("div", { "data-model": m }, table);
         el("span", { text: `${m}: ` }, row);
         const v = curves[m][state.lag];
-        el("output", { "data-value": String(v), text: Number(v).toPrecision(3) }, row);
+        el("output", { "data-value": String(v), text: sci(v) }, row);
       }
+      const d = data.hidden_sizes[state.hidden], n = data.input_sizes[state.input];
+      countTitle.textContent = `Parameters, sum(p.numel()) of each layer at hidden size ` +
+        `d = ${d} and input size m = ${n}, on one scale from 0 to ${hi.toLocaleString("en-US")}:`;
       const counts = {};
       for (const m of models) counts[m] = data.params[m][state.hidden][state.input];
       countBars.update(counts);
@@ -100,8 +88,8 @@
         bar.style.display = state.shown.has(m) ? "" : "none";
         bar.querySelector("output").textContent = counts[m].toLocaleString("en-US");
       }
-      root.dataset.hiddenSize = String(data.hidden_sizes[state.hidden]);
-      root.dataset.inputSize = String(data.input_sizes[state.input]);
+      root.dataset.hiddenSize = String(d);
+      root.dataset.inputSize = String(n);
     }
 
     const lastLag = data.retention[state.init][models[0]].length - 1;

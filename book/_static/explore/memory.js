@@ -8,18 +8,13 @@
  */
 (function () {
   "use strict";
-  const { el, fmt, slider, lines } = window.LSTMExplore;
+  const { el, fmt, sci, slider, buttonGroup, lines } = window.LSTMExplore;
   const FLOOR = 1e-16; // smallest value on the log axis
 
   /* The index of the grid value nearest to v (the grid is evenly spaced). */
   function nearest(grid, v) {
     const step = (grid[grid.length - 1] - grid[0]) / (grid.length - 1);
     return Math.min(grid.length - 1, Math.max(0, Math.round((v - grid[0]) / step)));
-  }
-
-  function sci(v) {
-    const text = v !== 0 && Math.abs(v) < 1e-3 ? Number(v).toExponential(2) : Number(v).toPrecision(3);
-    return v === 0 ? "0" : text.replace("-", "\u2212");
   }
 
   LSTMExplore.register("memory", (root, data) => {
@@ -29,15 +24,20 @@
       step: (grid[grid.length - 1] - grid[0]) / (grid.length - 1) });
 
     const panel = el("div", { class: "lstm-x-sliders" }, root);
-    const controls = el("div", { class: "lstm-x-controls", role: "group" }, root);
-    const logButton = el("button", { type: "button", "data-name": "log", text: "log scale",
-      "aria-pressed": "true" }, controls);
+    const logButton = buttonGroup(root, "axis:", ["log scale"], () => true, () => {
+      state.log = !state.log;
+      logButton.setAttribute("aria-pressed", String(state.log));
+      update();
+    })["log scale"];
+    logButton.dataset.name = "log";
     const readout = el("p", { class: "lstm-x-readout", "aria-live": "polite" }, root);
-    const charts = el("div", { style: "display:flex;flex-wrap:wrap;gap:0.5rem" }, root);
-    const valueChart = lines(el("div", { style: "flex:1 1 300px" }, charts),
-      { width: 400, height: 240, xlabel: "step t", ylabel: "held value s_t / s_0" });
-    const gradChart = lines(el("div", { style: "flex:1 1 300px" }, charts),
-      { width: 400, height: 240, xlabel: "lag k", ylabel: "gradient ∂s_T/∂s_(T−k)" });
+    const charts = el("div", { class: "lstm-x-charts" }, root);
+    const valueChart = lines(el("div", {}, charts), { height: 240,
+      title: "What is left of the held value after t steps", xlabel: "step t",
+      ylabel: "held value sₜ/s₀" });
+    const gradChart = lines(el("div", {}, charts), { height: 240,
+      title: "Gradient that reaches k steps back", xlabel: "lag k",
+      ylabel: "∂s_T/∂s_(T−k)" });
     const out = {};
     const show = (name, label) => {
       el("span", { text: `${label} ` }, readout);
@@ -81,11 +81,6 @@
       value: biases[state.bias], onInput: (v) => { state.bias = nearest(biases, v); update(); } });
     slider(panel, { name: "rnn_weight", label: "RNN weight w", ...range(weights),
       value: weights[state.weight], onInput: (v) => { state.weight = nearest(weights, v); update(); } });
-    logButton.addEventListener("click", () => {
-      state.log = !state.log;
-      logButton.setAttribute("aria-pressed", String(state.log));
-      update();
-    });
     update();
   });
 })();
