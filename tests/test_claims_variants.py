@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 import torch
 
+from lstm_ref.experiments.dropout import MASKED, Setup, compare_methods, summarise
 from lstm_ref.experiments.variants import (
     VARIANTS,
     LastStepClassifier,
@@ -30,6 +31,7 @@ from lstm_ref.experiments.variants import (
     wide_hidden_size,
 )
 from lstm_ref.nn import LSTM, GRUCell, PeepholeLSTM
+from lstm_ref.nn.dropout import METHODS
 from lstm_ref.nn.functional import gru_cell
 from lstm_ref.params import param_count
 
@@ -238,3 +240,80 @@ def test_the_race_claims():
         assert abs(sum(run.loss[:20]) / 20 - math.log(4)) < 0.05
     lengths = {r.steps_to_solve for r in runs if r.steps_to_solve is not None}
     assert len(lengths) > 1  # ... "of a length that varies from run to run"
+
+
+def test_a_reset_gate_near_zero_computes_the_candidate_as_if_there_were_no_past():
+    torch.manual_seed(0)
+    cell = GRUCell(I, H, dtype=torch.float64)
+    with torch.no_grad():
+        cell.bias_ih[: 2 * H] = -1e3  # r_t ≈ 0 and z_t ≈ 0, so h_t = n_t
+    x = torch.randn(4, I, dtype=torch.float64)
+    W_in, b_in = cell.weight_ih[2 * H :], cell.bias_ih[2 * H :]
+    empty_past = torch.tanh(x @ W_in.T + b_in)  # n_t with no h_{t-1} term at all
+    with torch.no_grad():
+        for h in (
+            torch.zeros(4, H, dtype=torch.float64),
+            5 * torch.randn(4, H, dtype=torch.float64),
+        ):
+            torch.testing.assert_close(cell(x, h), empty_past, rtol=0, atol=1e-12)
+
+
+# Recurrent dropout, measured: the chapter's settings (compare_methods' defaults).
+DROPOUT_METHODS = [m for m in METHODS if m != "none"]
+
+
+@pytest.fixture(scope="module")
+def dropout_runs():
+    return compare_methods(METHODS, p=0.25, seeds=(0, 1))
+
+
+@pytest.mark.slow
+def test_without_dropout_the_small_model_overfits(dropout_runs):
+    for run in (r for r in dropout_runs if r.method == "none"):
+        assert all(a > b for a, b in zip(run.train_bits, run.train_bits[1:]))  # keeps falling
+        assert run.valid_bits[-1] > min(run.valid_bits) + 0.1  # validation turns up
+        assert run.gap > 1.5  # bits per char between training and validation text
+
+
+@pytest.mark.slow
+def test_every_recurrent_dropout_lowers_the_final_validation_loss(dropout_runs):
+    summary = summarise(dropout_runs)
+    assert list(summary) == list(METHODS) == list(MASKED)
+    none = summary["none"]
+    for method in DROPOUT_METHODS:
+        assert summary[method].valid < none.valid - 0.05, method
+        assert summary[method].valid_high < none.valid_low, method  # every seed
+        assert summary[method].gap < none.gap - 0.2, method
+
+
+@pytest.mark.slow
+def test_the_fresh_mask_did_no_worse_than_the_shared_one_here(dropout_runs):
+    summary = summarise(dropout_runs)
+    assert summary["naive"].valid <= summary["variational"].valid + 0.02
+
+
+@pytest.mark.slow
+def test_early_stopping_recovers_most_of_the_difference(dropout_runs):
+    summary = summarise(dropout_runs)
+    best_final = min(summary[m].valid for m in DROPOUT_METHODS)
+    best_early = min(summary[m].best_valid for m in DROPOUT_METHODS)
+    final_gap = summary["none"].valid - best_final
+    early_gap = summary["none"].best_valid - best_early
+    assert 0 <= early_gap < final_gap / 2
+    assert summary["none"].best_step < Setup().steps  # its best came before the end
+
+
+@pytest.mark.slow
+def test_zoneout_ended_lowest_and_dropconnect_highest_in_both_seeds(dropout_runs):
+    for seed in (0, 1):
+        final = {r.method: r.valid_bits[-1] for r in dropout_runs if r.seed == seed}
+        four = {m: final[m] for m in DROPOUT_METHODS}
+        assert min(four, key=four.get) == "zoneout", (seed, four)
+        assert max(four, key=four.get) == "weight_drop", (seed, four)
+
+
+@pytest.mark.slow
+def test_dropconnect_regularised_least_at_this_rate(dropout_runs):
+    summary = summarise(dropout_runs)
+    others = min(summary[m].train for m in ("naive", "variational", "zoneout"))
+    assert summary["weight_drop"].train < others - 0.2  # its training loss fell furthest
