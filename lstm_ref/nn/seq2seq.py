@@ -11,7 +11,8 @@ also looks at every encoder output at every step (Luong et al. 2015's global att
     p(y_t | y_<t, x) = softmax(W_out s̃_t)       (W_out s_t without attention)
 
 Training uses teacher forcing (the decoder is fed the true previous token y_{t-1});
-inference feeds back its own greedy choice argmax p(y_t | ·). The gap between the two is
+inference feeds back its own choices: the greedy argmax p(y_t | ·), or the K best prefixes
+of a beam search (:mod:`lstm_ref.nn.beam`). The gap between training and inference is
 exposure bias. Sequences are time-major: src (S, N) and tgt (T, N) token ids, PAD-padded.
 """
 
@@ -22,6 +23,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import AdditiveAttention, DotAttention
+from .beam import BeamOutput, beam_search
 from .layers import LSTM
 
 
@@ -88,6 +90,9 @@ class Seq2Seq(nn.Module):
         >>> tokens = model.greedy_decode(src, bos_idx=1, eos_idx=2, max_len=7)
         >>> tokens.shape[1], tokens.shape[0] <= 7
         (2, True)
+        >>> best = model.beam_decode(src, bos_idx=1, eos_idx=2, max_len=7, beam_width=3)
+        >>> tuple(best.log_prob.shape), bool((best.length <= 7).all())
+        ((2,), True)
     """
 
     def __init__(
@@ -147,3 +152,23 @@ class Seq2Seq(nn.Module):
         if not return_attention:
             return tokens
         return tokens, (None if weights[0] is None else torch.cat(weights))
+
+    @torch.no_grad()
+    def beam_decode(
+        self, src, bos_idx, eos_idx, max_len, beam_width, alpha=0.0, src_lengths=None
+    ) -> BeamOutput:
+        """Beam search of width K = ``beam_width`` with GNMT's length penalty of exponent α.
+
+        Returns :class:`lstm_ref.nn.beam.BeamOutput`: tokens (T, N) as ``greedy_decode``
+        gives them (equal to them at K = 1), log p(Y | X) (N,) and |Y| (N,).
+        """
+        enc_outputs, (h, c), mask = self.encoder(src, src_lengths)
+
+        def step(token, state, enc_outputs, mask):  # token (N·K,), state (h, c)
+            logits, state, _ = self.decoder(token.unsqueeze(0), state, enc_outputs, mask)
+            return logits[0].log_softmax(-1), state  # log p(y_t | y_<t, x): (N·K, V)
+
+        return beam_search(
+            step, (h, c), (enc_outputs, mask), beam_width=beam_width, bos_idx=bos_idx,
+            eos_idx=eos_idx, pad_idx=self.pad_idx, max_len=max_len, alpha=alpha,
+        )  # fmt: skip
