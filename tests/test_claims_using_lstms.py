@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_ref.experiments.ctc import tagger_runs
 from lstm_ref.experiments.forecasting import (
     FORECASTERS,
     alarms_per_shift,
@@ -67,6 +68,13 @@ def real(one_thread):
 @pytest.fixture(scope="module")
 def text(one_thread):
     return classifier_runs(("bow", "lstm", "gru"), seeds=SEEDS)
+
+
+@pytest.fixture(scope="module")
+def ctc(one_thread):
+    results = tagger_runs(("bidirectional",), seeds=SEEDS)  # the chapter's two cells
+    results |= tagger_runs(("unidirectional",), seeds=(0,))
+    return results
 
 
 def mean(forecasts, name, get):
@@ -356,3 +364,52 @@ def test_multi_step_errors_follow_the_extrapolated_slope(classical, real):
     growth = [annual_growth(f.multi_step) for f in forecasts_of(real, "differences")]
     off = np.abs(np.array(growth) - annual_growth(x[split.test]))
     assert np.corrcoef(off, lstm)[0, 1] > 0.7
+
+
+# --- labelling without alignments: CTC -----------------------------------------------
+
+
+def test_bidirectional_ctc_tagger_learns_labels_without_alignments(ctc):
+    for seed in SEEDS:
+        scores = ctc["bidirectional", seed].scores
+        assert scores.sequences == 300
+        assert scores.greedy_error_rate <= 0.08
+        assert scores.greedy_accuracy >= 0.85
+
+
+def test_ctc_outputs_are_blank_dominated_spikes(ctc):
+    for seed in SEEDS:
+        emitted = ctc["bidirectional", seed].emissions
+        assert emitted.peaked >= 0.8  # the largest y^t_k > 0.9 on most frames
+        assert emitted.blank_frames >= 0.65  # the blank wins most frames
+        assert emitted.frames_per_label <= 2.5  # a label wins only a frame or two
+
+
+def test_prefix_beam_search_changes_little_on_peaked_outputs(ctc):
+    for seed in SEEDS:
+        scores = ctc["bidirectional", seed].scores
+        assert scores.beam_error_rate <= scores.greedy_error_rate
+        assert scores.greedy_error_rate - scores.beam_error_rate <= 0.015
+        assert scores.beam_differs <= 0.03 * scores.sequences
+
+
+def test_unidirectional_tagger_does_worse_at_equal_parameters(ctc):
+    def size(variant):
+        return sum(p.numel() for p in ctc[variant, 0].model.parameters())
+
+    assert abs(size("unidirectional") / size("bidirectional") - 1) < 0.01
+    uni = ctc["unidirectional", 0]
+    bi = [ctc["bidirectional", seed] for seed in SEEDS]
+    assert uni.scores.greedy_error_rate > 1.5 * max(run.scores.greedy_error_rate for run in bi)
+    assert uni.emissions.peaked < min(run.emissions.peaked for run in bi) - 0.1
+    assert uni.scores.beam_differs > 2 * max(run.scores.beam_differs for run in bi)
+    assert uni.scores.beam_error_rate < uni.scores.greedy_error_rate
+
+
+def test_unidirectional_spikes_wait_for_the_shape_and_bidirectional_ones_need_not(ctc):
+    uni = ctc["unidirectional", 0].emissions
+    bi = [ctc["bidirectional", seed].emissions for seed in SEEDS]
+    assert uni.spike_before == 0.0  # it cannot name a shape before it starts
+    assert uni.spike_position > max(e.spike_position for e in bi) + 0.1
+    assert max(e.spike_before for e in bi) >= 0.3  # one seed fires before the shape ...
+    assert min(e.spike_before for e in bi) == 0.0  # ... the other never does

@@ -8,10 +8,12 @@ in a NamedTuple, and lives in exactly one module here:
     delayed_recall     recall.py          classification across an exact lag
     temporal_order     temporal_order.py  classification of the order of two symbols
     seasonal_series    series.py          forecasting and anomaly detection
+    shape_sequences    ctc.py             labelling without alignments (CTC)
     toy_translation    translation.py     sequence to sequence
 """
 
 from lstm_ref.tasks.adding import AddingBatch, adding_problem
+from lstm_ref.tasks.ctc import CTCBatch, shape_sequences
 from lstm_ref.tasks.recall import RecallBatch, delayed_recall
 from lstm_ref.tasks.series import SeriesBatch, make_windows, seasonal_series
 from lstm_ref.tasks.temporal_order import CLASSES, SYMBOLS, OrderBatch, temporal_order
@@ -35,6 +37,7 @@ __all__ = [
     "SYMBOLS",
     "VOCAB_SIZE",
     "AddingBatch",
+    "CTCBatch",
     "OrderBatch",
     "RecallBatch",
     "SeriesBatch",
@@ -44,6 +47,7 @@ __all__ = [
     "delayed_recall",
     "make_windows",
     "seasonal_series",
+    "shape_sequences",
     "temporal_order",
     "toy_translation",
 ]
