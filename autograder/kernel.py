@@ -2,7 +2,8 @@
 
 The kernelspec that grading installs runs this instead of ipykernel directly. It caps
 memory and file size, then replaces itself with ipykernel, inside bubblewrap when the
-grading worker asked for it (see autograder.sandbox), with autograder.progress loaded so
+grading worker asked for it (see autograder.sandbox), in the submission's pids cgroup and
+with the device nodes read-only (autograder.jail), with autograder.progress loaded so
 that a cell which kills the kernel can be found and skipped. When the worker runs a
 template process (``AUTOGRADER_TEMPLATE``, see autograder.zygote), the kernel is forked
 from it instead, in the same sandbox, and this launcher waits for it to end.
@@ -14,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.sandbox import apply_limits, confine, limits_from_environment
+from autograder.jail import enter
+from autograder.sandbox import CGROUP, apply_limits, confine, limits_from_environment
 
 TEMPLATE = "AUTOGRADER_TEMPLATE"  # the worker's template socket, when it runs one
 
@@ -46,6 +48,8 @@ def main(argv: list[str]) -> None:
     command = confine(command, workdir, sandbox, tmpfs_mb=file_mb)  # the notebook's copy is in it
     if sandbox == "bwrap":  # in its own pid namespace the kernel's parent is bwrap, pid 1:
         os.environ["JPY_PARENT_PID"] = "1"  # no parent poller; --die-with-parent does that
+    # the submission's pids cgroup, and the machine's device nodes read-only for bwrap
+    enter(os.environ.get(CGROUP), sandbox)
     os.execv(command[0], command)
 
 

@@ -19,6 +19,14 @@ grading worker. Each kernel starts through ``python -m autograder.kernel``, whic
   so is each emptied folder (/tmp, /home, ...: a tmpfs, which is memory) at the same size.
 * **Time**: nbgrader stops any cell after 30 s, and the worker kills the kernel when the
   whole submission passes ``timeout`` seconds.
+* **Processes and threads**: each sandbox (a worker's template and the kernels it forks,
+  or a kernel started afresh) is a pids cgroup of its own that holds at most ``pids_max``
+  of them (:mod:`autograder.cgroups`), so a fork bomb fails in its cell instead of using
+  up the machine's process ids. Without a writable pids cgroup controller (grading not
+  as root) the cap is absent and a warning says so.
+* **Device nodes**: the machine's /dev/null, /dev/urandom, ... that the sandbox binds are
+  read-only in it (:mod:`autograder.jail`), so a kernel running as root, their owner,
+  cannot chmod or chown them for everyone else.
 
 Not isolated: CPU share.
 """
@@ -37,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV = "AUTOGRADER_"  # prefix of the variables that carry the limits to the kernel launcher
+CGROUP = f"{ENV}CGROUP"  # the cgroup.procs a kernel started afresh joins (autograder.jail)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class Limits:
     sandbox: str = "auto"  # "auto": bwrap when installed; "bwrap"; "none"
     cell_timeout: int | None = None  # seconds per cell; None: nbgrader_config.py's
     hide: tuple[str, ...] = ()  # folders the kernel must not read (the workspace, the class)
+    # processes and threads in one sandbox (autograder.cgroups): torch's and ipykernel's
+    # threads, a DataLoader's workers fit many times over
+    pids_max: int = 512
 
     def resolved_sandbox(self) -> str:
         """ "bwrap" or "none", warning when "auto" finds no bwrap."""
@@ -124,7 +136,9 @@ def confine(command: list[str], workdir: Path, sandbox: str, *,
     emptied (:func:`emptied`: :data:`PRIVATE`, the repository, ``hidden``) but Python and
     the course's code; writable only in ``workdir``; no capabilities, even as root; no
     network; its own process namespace, so nothing it starts outlives it; each emptied
-    folder holds at most ``tmpfs_mb`` MB (it is memory). ``options``: more of bwrap's."""
+    folder holds at most ``tmpfs_mb`` MB (it is memory). ``options``: more of bwrap's.
+    The process that runs it joins its pids cgroup and makes the device nodes it binds
+    read-only first (:func:`autograder.jail.enter`)."""
     if sandbox != "bwrap":
         return command
     hide = _hiding(tmpfs_mb, hidden)
@@ -164,6 +178,7 @@ def kernel_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     env[f"{ENV}MEMORY_MB"] = str(limits.memory_mb)
     env[f"{ENV}FILE_MB"] = str(limits.file_mb)
     env[f"{ENV}SANDBOX"] = limits.resolved_sandbox()
+    env[f"{ENV}PIDS_MAX"] = str(limits.pids_max)
     env[HIDE] = os.pathsep.join(limits.hide)
     return env
 

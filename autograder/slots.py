@@ -51,6 +51,10 @@ class Slot:
             return None
         return self._template.socket
 
+    def capped(self) -> bool:
+        """Whether the live template's sandbox is in a pids cgroup (autograder.cgroups)."""
+        return self._template is not None and self._template.cgroup is not None
+
     def reset(self) -> None:
         """After a submission: the template kills and removes what its kernel left (or,
         if a kernel killed the template, the whole sandbox goes), then the slot is emptied."""

@@ -25,10 +25,10 @@ import psutil
 
 from lstm_ref.grading.exercise import RECORD
 
-from . import feedback, progress, slots
+from . import cgroups, feedback, progress, slots
 from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
 from .kernel import TEMPLATE
-from .sandbox import Limits, install_kernelspec, kernel_environment
+from .sandbox import CGROUP, Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
 from .verdicts import judge_cells, test_calls
 
@@ -51,6 +51,7 @@ class Result:
     feedback: dict[str, bytes] = field(default_factory=dict)
     seconds: float = 0.0
     sandboxed: bool = False
+    pids_max: int | None = None  # the cap on its kernel's processes; None: no cgroup, no cap
 
     @property
     def total(self) -> float:
@@ -72,6 +73,7 @@ def grade_one(
         return result
     root = Path(tempfile.mkdtemp(prefix=f"grade-{submission.student}-"))
     slot = slots.get(limits)  # where the kernel may write, and the worker's template
+    cgroup = None
     try:
         if slot is not None:  # the kernel's folder is the slot's; the rest stays hidden
             (slot.folder / KERNEL).mkdir()
@@ -85,6 +87,11 @@ def grade_one(
                 RECORD: str(kernel / RECORDS)}  # fmt: skip
         if slot is not None and (address := slot.template(env)):
             env[TEMPLATE] = address  # the kernel is forked from the worker's template
+        # a kernel started afresh (no template, or it died) joins a cgroup of its own
+        if (cgroup := cgroups.create(limits.pids_max)) is not None:
+            env[CGROUP] = str(cgroup.procs)
+        capped = slot.capped() if TEMPLATE in env else cgroup is not None
+        result.pids_max = limits.pids_max if capped else None
         with _environment(env), Watchdog(limits.timeout) as watchdog:
             log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
         verdicts = _judge(root, sources)  # the grades, decided here from the records
@@ -102,6 +109,8 @@ def grade_one(
         _collect(root, assignment, submission.student, result)
         _apply(verdicts, sources, result)
     finally:
+        if cgroup is not None:
+            cgroup.remove()  # its kernels have ended: kills what is left, if anything
         if slot is not None:
             slot.reset()  # nothing of this student's reaches the next kernel
         shutil.rmtree(root, ignore_errors=True)

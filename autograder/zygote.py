@@ -32,6 +32,10 @@ fork (:func:`clean`), all from inside the template's sandbox:
   kernel: that cell is skipped, the kernel restarted the ordinary way
   (:mod:`autograder.kernel`), and the next submission gets a new template.
 
+The template's sandbox is one pids cgroup (:mod:`autograder.cgroups`): the template, its
+kernel and whatever that kernel starts share its cap, and :func:`clean` kills the rest
+before the next fork. The cgroup is removed when the template is closed.
+
 The protocol is one ``SOCK_SEQPACKET`` Unix socket per worker, outside the sandbox; the
 template inherits its listening end. The kernel launcher (``autograder.kernel``, which
 nbgrader starts) sends a request with its standard streams attached (``SCM_RIGHTS``),
@@ -55,7 +59,8 @@ import sys
 import time
 from pathlib import Path
 
-from .sandbox import ENV, HIDE, apply_limits, confine, emptied
+from . import cgroups
+from .sandbox import ENV, HIDE, Limits, apply_limits, confine, emptied
 
 # what every graded kernel imports: loaded once, in the template. Not pyplot, nor the
 # inline backend: they hook into the IPython shell of the process that imports them
@@ -338,6 +343,10 @@ class Template:
 
     def __init__(self, slot: Path, control: Path, env: dict[str, str], python: str):
         self.slot, self.socket = Path(slot), str(Path(control) / "template.sock")
+        # the sandbox's pids cgroup, joined (and the device nodes made read-only) by
+        # autograder.jail before it execs bwrap: the template and every kernel it forks
+        self.cgroup = cgroups.create(int(env.get(f"{ENV}PIDS_MAX", Limits.pids_max)))
+        procs = str(self.cgroup.procs) if self.cgroup is not None else ""
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         listener.bind(self.socket)
         listener.listen(8)
@@ -347,11 +356,18 @@ class Template:
         queues = ("--mqueue", MQUEUE)  # a folder of its own, which clean() empties
         command = confine(template, self.slot, "bwrap", hidden=env.get(HIDE, ""),
                           tmpfs_mb=tmpfs_mb, options=queues)  # fmt: skip
+        command = [python, "-m", "autograder.jail", procs, "--", *command]
         log = open(Path(control) / "template.log", "ab")  # noqa: SIM115 - kept by Popen
-        self.process = subprocess.Popen(command, env=env, cwd=self.slot, stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=log, start_new_session=True,
-                                        pass_fds=(listener.fileno(), ready_w))  # fmt: skip
-        log.close()
+        try:
+            self.process = subprocess.Popen(command, env=env, cwd=self.slot,
+                                            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                            start_new_session=True,
+                                            pass_fds=(listener.fileno(), ready_w))  # fmt: skip
+        except OSError:
+            self._remove_cgroup()
+            raise
+        finally:
+            log.close()
         listener.close()
         os.close(ready_w)
         with os.fdopen(ready_r, "rb") as ready:  # EOF without "ready": the template died
@@ -378,6 +394,11 @@ class Template:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._remove_cgroup()  # bubblewrap's init dies with it; what is left is killed
+
+    def _remove_cgroup(self) -> None:
+        if self.cgroup is not None and self.cgroup.remove():
+            self.cgroup = None
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ template. Holes found open and closed since (each test below passes):
   read another student's notebook into the attacker's feedback, with or without
   templates. The kernel now works in a copy of that folder inside its own, and the
   original is out of its reach.
+
+Two more, attacked in tests/test_sandbox_limits.py (with and without templates): a fork
+bomb had no cap but the cell's 30 s (each sandbox is a pids cgroup now), and a kernel
+running as root could chmod the machine's /dev/null, which bubblewrap binds (the bound
+device nodes are read-only in the sandbox now).
 """
 
 from __future__ import annotations
