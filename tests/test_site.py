@@ -52,6 +52,25 @@ def test_page_loads_cleanly_with_no_network(browser, server, page_name):
         visit.close()
 
 
+def test_icons_come_from_the_theme_css_not_the_fontawesome_script(browser, server, site):
+    """FontAwesome's 1.5 MB script is gone from every page (book/_ext/course_html.py), and
+    every icon still shows: its glyph comes from the theme's CSS and web font."""
+    assert [p.name for p in site.rglob("*.html") if "fontawesome.js" in p.read_text()] == []
+    visit = Visit(browser, server, "book/04_gradient_flow.html")
+    try:
+        icons = visit.page.evaluate(
+            """() => [...document.querySelectorAll('i[class*="fa-"]')].map(i => {
+                 const before = getComputedStyle(i, '::before');
+                 return [i.className, before.fontFamily, before.content]; })"""
+        )
+        assert len(icons) >= 5
+        assert all("Font Awesome" in family and content not in ("none", '""')
+                   for _, family, content in icons), icons  # fmt: skip
+        assert visit.page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+    finally:
+        visit.close()
+
+
 def test_next_links_walk_the_table_of_contents_in_order(browser, server):
     pages = toc_pages()
     visit = Visit(browser, server, pages[0] + ".html")

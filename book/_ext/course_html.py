@@ -18,8 +18,13 @@ and critical rules (tests/test_accessibility.py).
   DPUB role ``doc-biblioentry``, which axe does not accept as list items
   (aria-required-children, critical): the entries become ``role="listitem"``.
 * ``course.css``: long inline code breaks anywhere, so no page is wider than a phone.
+* pydata-sphinx-theme loads FontAwesome's script (1.5 MB, over a third of a chapter
+  page's bytes) "so that users can add custom icons"; its CSS already carries
+  FontAwesome's web fonts and every icon's glyph, which is all the site's icons use. The
+  script tag is removed from every page when the build finishes.
 """
 
+import re
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[1] / "_static"  # book/_static
@@ -84,6 +89,21 @@ def _list_the_references(app, pagename, templatename, context, doctree):
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+FONTAWESOME_JS = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>'
+                            r"\s*</script>")
+
+
+def _drop_fontawesome_script(app, exception):
+    """Remove the theme's FontAwesome script from every page written (see above)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = FONTAWESOME_JS.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+
+
 def _add_static_path(app, config):
     if str(STATIC) not in config.html_static_path:
         config.html_static_path.append(str(STATIC))
@@ -96,5 +116,6 @@ def setup(app):
     app.connect("html-page-context", _name_toggles_by_their_text)
     app.connect("html-page-context", _list_the_references)
     app.connect("config-inited", _add_static_path)
+    app.connect("build-finished", _drop_fontawesome_script)
     app.add_css_file("course.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
