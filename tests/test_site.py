@@ -234,3 +234,19 @@ def test_site_links_the_release_named_in_config_and_nothing_else(site):
             if not launch.get("release"):
                 assert links == [], page.name
     assert boxes >= len(list((ROOT / "notebooks").glob("*/*.ipynb")))
+
+
+def test_every_chapter_links_the_glossary(site):
+    """Every chapter links its terms to the glossary (book/glossary.md), and every link
+    lands on an entry of it."""
+    glossary = (site / "book" / "glossary.html").read_text()
+    terms = set(re.findall(r'<dt id="(term-[^"]+)"', glossary))
+    assert len(terms) >= 30
+    linked = set()
+    for page in sorted(site.glob("book/0*.html")):
+        found = set(re.findall(r'href="glossary\.html#(term-[^"]+)"', page.read_text()))
+        assert len(found) >= 2, f"{page.name} links {len(found)} glossary terms"
+        linked |= found
+    for page in sorted(site.glob("book/*.html")):
+        linked |= set(re.findall(r'href="glossary\.html#(term-[^"]+)"', page.read_text()))
+    assert linked <= terms
