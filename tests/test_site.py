@@ -112,6 +112,27 @@ def test_search_finds_a_page(browser, server):
         visit.close()
 
 
+def test_search_results_show_the_matching_passage(browser, server):
+    """Each hit's summary is a passage with the query in it, not the page's contents list
+    (course_html.SEARCH_SUMMARY strips the theme's navigation before Sphinx takes text)."""
+    visit = Visit(browser, server, "search.html?q=forget+gate")
+    try:
+        visit.page.wait_for_function(
+            "document.querySelector('#search-results') &&"
+            " document.querySelector('#search-results').innerText.includes('Search finished')",
+            timeout=30_000,
+        )
+        summaries = visit.page.eval_on_selector_all(
+            "#search-results li p.context", "ps => ps.map(p => p.innerText)"
+        )
+        assert len(summaries) >= 4
+        assert not [t for t in summaries if "Contents" in t[:40]], summaries
+        assert sum("forget" in t.lower() or "gate" in t.lower() for t in summaries) >= 4
+        assert visit.errors == []
+    finally:
+        visit.close()
+
+
 def test_the_sites_zip_is_the_student_release_and_leaks_nothing(site):
     """The zip that every exercise box links: the notebooks, lstm_ref's wheel and
     requirements, and not one solution marker or solution's code, archives opened."""

@@ -18,6 +18,10 @@ and critical rules (tests/test_accessibility.py).
   DPUB role ``doc-biblioentry``, which axe does not accept as list items
   (aria-required-children, critical): the entries become ``role="listitem"``.
 * ``course.css``: long inline code breaks anywhere, so no page is wider than a phone.
+* Sphinx's search summarises each hit with text from the page's ``[role=main]``, which in
+  this theme starts with the page's contents list (raw TeX in its headings), so a hit
+  showed that list instead of the passage that matched. ``SEARCH_SUMMARY`` strips the
+  theme's navigation from a fetched page before Sphinx takes its text.
 * pydata-sphinx-theme loads FontAwesome's script (1.5 MB, over a third of a chapter
   page's bytes) "so that users can add custom icons"; its CSS already carries
   FontAwesome's web fonts and every icon's glyph, which is all the site's icons use. The
@@ -62,6 +66,26 @@ ACCESSIBLE_NAMES = """
   }
   document.addEventListener("DOMContentLoaded", fix);
   window.addEventListener("load", fix);
+})();
+"""
+
+
+SEARCH_SUMMARY = """
+(function () {
+  const NAVIGATION = ".bd-header-article, .bd-sidebar-secondary, .bd-sidebar-primary, "
+    + ".bd-toc, .prev-next-footer, .header-article-items, .onlyprint";  // print-only contents
+  function patch() {
+    // searchtools.js declares Search with const: a global binding, not a window property
+    if (typeof Search === "undefined" || !Search.htmlToText || Search.courseSummary) return;
+    const original = Search.htmlToText;
+    Search.htmlToText = (htmlString, anchor) => {
+      const page = new DOMParser().parseFromString(htmlString, "text/html");
+      page.querySelectorAll(NAVIGATION).forEach((element) => element.remove());
+      return original(page.documentElement.outerHTML, anchor);
+    };
+    Search.courseSummary = true;
+  }
+  document.addEventListener("DOMContentLoaded", patch);
 })();
 """
 
@@ -112,6 +136,7 @@ def _add_static_path(app, config):
 def setup(app):
     app.add_js_file(None, body=THEME_MODE, priority=1)  # before the theme's own scripts
     app.add_js_file(None, body=ACCESSIBLE_NAMES, priority=1)
+    app.add_js_file(None, body=SEARCH_SUMMARY)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _name_toggles_by_their_text)
     app.connect("html-page-context", _list_the_references)
