@@ -271,3 +271,13 @@ def test_every_chapter_links_the_glossary(site):
     for page in sorted(site.glob("book/*.html")):
         linked |= set(re.findall(r'href="glossary\.html#(term-[^"]+)"', page.read_text()))
     assert linked <= terms
+
+
+def test_the_root_index_is_a_page_that_leads_to_the_first_chapter(site):
+    """Not a bare redirect: a language, a title, and a link for browsers that do not
+    follow the redirect (book/_ext/course_html.py)."""
+    text = (site / "index.html").read_text()
+    assert '<html lang="en">' in text
+    assert re.search(r"<title>[^<]+</title>", text)
+    assert 'http-equiv="Refresh" content="0; url=book/intro.html"' in text
+    assert '<a href="book/intro.html">' in text

@@ -22,12 +22,16 @@ and critical rules (tests/test_accessibility.py).
   this theme starts with the page's contents list (raw TeX in its headings), so a hit
   showed that list instead of the passage that matched. ``SEARCH_SUMMARY`` strips the
   theme's navigation from a fetched page before Sphinx takes its text.
+* Jupyter Book's root ``index.html`` is a bare redirect: no language, no title, nothing
+  for a reader whose browser does not follow it. ``_write_index`` makes it a small page
+  that redirects and links the first page.
 * pydata-sphinx-theme loads FontAwesome's script (1.5 MB, over a third of a chapter
   page's bytes) "so that users can add custom icons"; its CSS already carries
   FontAwesome's web fonts and every icon's glyph, which is all the site's icons use. The
   script tag is removed from every page when the build finishes.
 """
 
+import html
 import re
 from pathlib import Path
 
@@ -128,6 +132,37 @@ def _drop_fontawesome_script(app, exception):
             page.write_text(lighter, encoding="utf-8")
 
 
+INDEX = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<meta http-equiv="Refresh" content="0; url={target}">
+<link rel="canonical" href="{target}">
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+<p><a href="{target}">Start reading</a>.</p>
+</main>
+</body>
+</html>
+"""
+
+
+def _write_index(app, exception):
+    """The root index.html: a redirect to the first page that is a page of its own."""
+    index = Path(app.outdir) / "index.html"
+    if exception is not None or app.builder.format != "html" or not index.is_file():
+        return
+    target = re.search(r'url=([^"\s]+)', index.read_text(encoding="utf-8"))
+    if target and len(index.read_text(encoding="utf-8")) < 200:  # Jupyter Book's redirect
+        title = html.escape(app.config.html_title or app.config.project)
+        index.write_text(INDEX.format(title=title, target=html.escape(target[1])),
+                         encoding="utf-8")  # fmt: skip
+
+
 def _add_static_path(app, config):
     if str(STATIC) not in config.html_static_path:
         config.html_static_path.append(str(STATIC))
@@ -142,5 +177,6 @@ def setup(app):
     app.connect("html-page-context", _list_the_references)
     app.connect("config-inited", _add_static_path)
     app.connect("build-finished", _drop_fontawesome_script)
+    app.connect("build-finished", _write_index, priority=900)  # after sphinx-external-toc writes it
     app.add_css_file("course.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
