@@ -97,14 +97,20 @@ def test_sidebar_lists_every_page(browser, server):
         visit.close()
 
 
+def searched(browser, server, query: str) -> Visit:
+    """The site's search page for ``query`` (words joined by +), once Sphinx has finished."""
+    visit = Visit(browser, server, f"search.html?q={query}")
+    visit.page.wait_for_function(
+        "document.querySelector('#search-results') &&"
+        " document.querySelector('#search-results').innerText.includes('Search finished')",
+        timeout=30_000,
+    )
+    return visit
+
+
 def test_search_finds_a_page(browser, server):
-    visit = Visit(browser, server, "search.html?q=reference")
+    visit = searched(browser, server, "reference")
     try:
-        visit.page.wait_for_function(
-            "document.querySelector('#search-results') &&"
-            " document.querySelector('#search-results').innerText.includes('Search finished')",
-            timeout=20_000,
-        )
         found = visit.page.eval_on_selector_all("#search-results a", "a => a.map(x => x.href)")
         assert any("book/intro.html" in href for href in found)
         assert visit.errors == []
@@ -115,13 +121,8 @@ def test_search_finds_a_page(browser, server):
 def test_search_results_show_the_matching_passage(browser, server):
     """Each hit's summary is a passage with the query in it, not the page's contents list
     (course_html.SEARCH_SUMMARY strips the theme's navigation before Sphinx takes text)."""
-    visit = Visit(browser, server, "search.html?q=forget+gate")
+    visit = searched(browser, server, "forget+gate")
     try:
-        visit.page.wait_for_function(
-            "document.querySelector('#search-results') &&"
-            " document.querySelector('#search-results').innerText.includes('Search finished')",
-            timeout=30_000,
-        )
         summaries = visit.page.eval_on_selector_all(
             "#search-results li p.context", "ps => ps.map(p => p.innerText)"
         )
