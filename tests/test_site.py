@@ -282,3 +282,25 @@ def test_the_root_index_is_a_page_that_leads_to_the_first_chapter(site):
     assert re.search(r"<title>[^<]+</title>", text)
     assert 'http-equiv="Refresh" content="0; url=book/intro.html"' in text
     assert '<a href="book/intro.html">' in text
+
+
+@pytest.mark.parametrize("page_name", [p for p in toc_pages() if p.startswith("book/0")])
+def test_display_equations_fit_a_laptop_column(browser, server, page_name):
+    """At 1280 px, every typeset display equation fits the text column: long ones are
+    broken over lines, so none scrolls in its own box or is cut off in print."""
+    visit = Visit(browser, server, page_name + ".html", viewport={"width": 1280, "height": 900})
+    try:
+        page = visit.page
+        if page.locator(".math").count() == 0:
+            return
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("MathJax.startup.promise")
+        too_wide = page.evaluate(
+            """() => [...document.querySelectorAll('mjx-container[display="true"]')]
+                 .map(m => [m.firstElementChild.getBoundingClientRect().width,
+                            m.parentElement.clientWidth, m.textContent.slice(0, 50)])
+                 .filter(([width, column]) => width > column)"""
+        )
+        assert too_wide == []
+    finally:
+        visit.close()
