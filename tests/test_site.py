@@ -23,10 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.leaks import expand, leaks, secrets
+from tests.support.leaks import MARKERS, expand, leaks, secrets
 from tests.support.site import ROOT, Visit, toc_pages
-
-SOLUTION_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 
 pytestmark = pytest.mark.site
 
@@ -155,7 +153,7 @@ def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
         for path in site.rglob("*")
         if path.is_file()
         and path.suffix in {".html", ".txt", ".md", ".ipynb", ".py", ".js", ".json"}
-        and SOLUTION_MARKERS.search(path.read_text(errors="ignore"))
+        and MARKERS.search(path.read_text(errors="ignore"))
     ]
     assert leaks == []
     assert not (site / "solutions").exists() and not (site / "_sources" / "solutions").exists()

@@ -4,23 +4,17 @@ A page shows an explorer by emitting the HTML of :func:`lstm_ref.explore.web.emb
 an executed cell: a ``div.lstm-explorer`` carrying its precomputed data as JSON. The
 scripts in book/_static/explore/ turn each such div into a player: ``core.js`` first
 (``LSTMExplore.register``, sliders, bars, line charts), then one file per explorer.
+book/_static is served by the site-wide extension, book/_ext/course_html.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parents[1] / "_static"
-EXPLORE = STATIC / "explore"
-
-
-def _add_static_path(app, config):
-    if str(STATIC) not in config.html_static_path:
-        config.html_static_path.append(str(STATIC))
+EXPLORE = Path(__file__).resolve().parents[1] / "_static" / "explore"
 
 
 def setup(app):
-    app.connect("config-inited", _add_static_path)
     app.add_css_file("explore/explore.css")
     scripts = sorted(p.name for p in EXPLORE.glob("*.js") if p.name != "core.js")
     for name in ["core.js", *scripts]:  # core defines LSTMExplore before the players use it
