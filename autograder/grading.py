@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .course import REPO, Workspace, course_api, create_workspace, fast_gradebooks
 from .export import export_csv  # noqa: F401 - grade() writes the course's CSV
+from .feedback import fast_templates
 from .roster import Roster
 from .roster import load as load_roster
 from .sandbox import Limits
@@ -55,7 +58,8 @@ def grade(
     with ThreadPoolExecutor(1) as pool:  # the workspace is made while the cluster starts
         preparing = pool.submit(prepare, Path(workspace), assignment)
         with _client(scheduler, workers) as client:
-            warming = [client.submit(_warm_up, limits, pure=False, workers=[w])
+            local = scheduler is None  # our own workers, which end with this run
+            warming = [client.submit(_warm_up, limits, local, pure=False, workers=[w])
                        for w in client.ncores()]  # fmt: skip
             ws = preparing.result()  # meanwhile the workers import nbgrader
             write_collection(ws, assignment, class_)
@@ -153,10 +157,16 @@ def prepare(root: Path, assignment: str) -> Workspace:
     return ws
 
 
-def _warm_up(limits: Limits) -> None:
+def _warm_up(limits: Limits, local: bool = False) -> None:
     """Import nbgrader and every check in a worker before its first submission arrives:
     the judging code is then loaded before any student code has run on this machine.
-    Then start the worker's template kernel (autograder.zygote)."""
+    Then start the worker's template kernel (autograder.zygote).
+
+    A ``local`` worker (one of this run's own LocalCluster) ends without finalizing its
+    interpreter: with torch loaded, that took about 0.6 s of every run, which waited for
+    it. Its exit handlers registered later (the slot's, which stops the template) still
+    run first; it has nothing else to save, as its results went back to the coordinator."""
+    import atexit
     import importlib
     import pkgutil
 
@@ -173,8 +183,17 @@ def _warm_up(limits: Limits) -> None:
     # land on the coordinator's terminal, through the progress bar
     warnings.filterwarnings("ignore", category=SAWarning)
     fast_gradebooks()
+    fast_templates()
     font_cache()
+    if local:
+        atexit.register(_end_at_once)  # before start_template: the slot's handler runs first
     start_template(limits)
+
+
+def _end_at_once() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def record(ws: Workspace, result: Result, submitted: dict[str, bytes] | None = None) -> None:

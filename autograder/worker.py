@@ -149,6 +149,7 @@ def _autograde(root: Path, assignment: str, student: str) -> str | None:
 def _feedback(root: Path, assignment: str, student: str) -> str | None:
     """nbgrader's feedback, from notebooks that show the verdicts and no hidden tests."""
     folder = root / "autograded" / student / assignment
+    feedback.fast_templates()
     with feedback.for_students(folder.glob("*.ipynb"), root):
         outcome = course_api(root).generate_feedback(assignment, student, force=True)
     if not outcome["success"]:
