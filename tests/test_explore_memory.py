@@ -134,14 +134,15 @@ def test_site_player_shows_the_measured_frame(browser, server):
         assert bias != 2.0
         d = memory.lstm_decay(bias)
         assert shown(root, "f") == pytest.approx(sigmoid(bias), rel=1e-12)
-        assert shown(root, "lstm_value") == pytest.approx(d.value[-1].item(), rel=1e-5)
-        assert shown(root, "lstm_grad") == pytest.approx(sigmoid(bias) ** T, rel=1e-5)
+        # the page carries 4 significant digits (memory.DIGITS): within 5e-4, relatively
+        assert shown(root, "lstm_value") == pytest.approx(d.value[-1].item(), rel=1e-3)
+        assert shown(root, "lstm_grad") == pytest.approx(sigmoid(bias) ** T, rel=1e-3)
         assert root.locator("polyline").first.get_attribute("points") != points
         weight = drag(page, 'input[data-name="rnn_weight"]', 0.3)
         assert float(root.get_attribute("data-rnn-weight")) == pytest.approx(weight)
         value, grad = rnn_closed_form(weight)
-        assert shown(root, "rnn_value") == pytest.approx(value[-1], rel=1e-5)
-        assert shown(root, "rnn_grad") == pytest.approx(grad[-1], rel=1e-5, abs=1e-300)
+        assert shown(root, "rnn_value") == pytest.approx(value[-1], rel=1e-3)
+        assert shown(root, "rnn_grad") == pytest.approx(grad[-1], rel=1e-3, abs=1e-300)
         points = root.locator("polyline").first.get_attribute("points")
         root.locator('button[data-name="log"]').click()
         assert root.locator('button[data-name="log"]').get_attribute("aria-pressed") == "false"

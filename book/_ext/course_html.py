@@ -25,10 +25,8 @@ and critical rules (tests/test_accessibility.py).
 * Jupyter Book's root ``index.html`` is a bare redirect: no language, no title, nothing
   for a reader whose browser does not follow it. ``_write_index`` makes it a small page
   that redirects and links the first page.
-* pydata-sphinx-theme loads FontAwesome's script (1.5 MB, over a third of a chapter
-  page's bytes) "so that users can add custom icons"; its CSS already carries
-  FontAwesome's web fonts and every icon's glyph, which is all the site's icons use. The
-  script tag is removed from every page when the build finishes.
+
+What a page need not download at all is removed by book/_ext/lighter.py.
 """
 
 import html
@@ -117,21 +115,6 @@ def _list_the_references(app, pagename, templatename, context, doctree):
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
-FONTAWESOME_JS = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>'
-                            r"\s*</script>")
-
-
-def _drop_fontawesome_script(app, exception):
-    """Remove the theme's FontAwesome script from every page written (see above)."""
-    if exception is not None or app.builder.format != "html":
-        return
-    for page in Path(app.outdir).rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        lighter = FONTAWESOME_JS.sub("", text)
-        if lighter != text:
-            page.write_text(lighter, encoding="utf-8")
-
-
 INDEX = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -176,7 +159,6 @@ def setup(app):
     app.connect("html-page-context", _name_toggles_by_their_text)
     app.connect("html-page-context", _list_the_references)
     app.connect("config-inited", _add_static_path)
-    app.connect("build-finished", _drop_fontawesome_script)
     app.connect("build-finished", _write_index, priority=900)  # after sphinx-external-toc writes it
     app.add_css_file("course.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -160,6 +160,10 @@ def web_data() -> dict:
     }
 
 
+DIGITS = 4  # significant digits on the page: the player shows 3, and 16,000 numbers ride along
+
+
 def web() -> Embed:
     """The memory explorer for the website (book/_static/explore/memory.js plays it)."""
-    return embed("memory", web_data(), title="Memory explorer: forget gate against RNN weight")
+    return embed("memory", web_data(), title="Memory explorer: forget gate against RNN weight",
+                 digits=DIGITS)  # fmt: skip

@@ -1,7 +1,7 @@
 """Embedding an explorer's precomputed data in a page, for the JavaScript players.
 
 >>> html = embed("demo", {"x": [0.5, 1.0]}, title="A demo")._repr_html_()
->>> 'data-explorer="demo"' in html and '"x": [0.5, 1.0]' in html
+>>> 'data-explorer="demo"' in html and '"x":[0.5,1.0]' in html
 True
 """
 
@@ -44,7 +44,8 @@ class Embed:
     title: str = ""
 
     def _repr_html_(self) -> str:
-        payload = json.dumps(self.data).replace("</", "<\\/")  # no early </script>
+        payload = json.dumps(self.data, separators=(",", ":"))  # no spaces: bytes on every page
+        payload = payload.replace("</", "<\\/")  # no early </script>
         return (
             f'<div class="lstm-explorer" data-explorer="{html.escape(self.kind)}"'
             f' role="region" aria-label="{html.escape(self.title)}">'
