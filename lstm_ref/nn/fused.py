@@ -22,6 +22,10 @@ from torch.utils import flop_counter
 
 from .functional import lstm_step
 
+# The derivatives from the output y, as autograd computes them; grad_input=out writes there.
+sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, y) -> grad·y(1 − y), y = σ(a)
+tanh_backward = torch.ops.aten.tanh_backward  # (grad, y) -> grad·(1 − y²), y = tanh(a)
+
 _ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
@@ -40,10 +44,24 @@ def _onednn_applies(x: Tensor) -> bool:
 
 
 def _matmul_t(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
-    """a bᵀ + bias for 2-d a (M, K), b (P, K): oneDNN's GEMM where it applies."""
+    """a bᵀ + bias for 2-d a (M, K), b (P, K): oneDNN's GEMM where it applies.
+
+    oneDNN reads b in place whether it is contiguous or the transpose of a contiguous
+    matrix (``W.t()``); a non-contiguous a is first copied.
+    """
     if _onednn_applies(a) and not torch.is_grad_enabled():  # the op has no autograd
         return torch.ops.mkldnn._linear_pointwise(a, b, bias, "none", [], "")
     return F.linear(a, b, bias)  # float64, CUDA, or building a graph (double backward)
+
+
+def _weight_grad(dy: Tensor, x: Tensor) -> Tensor:
+    """dyᵀ x for dy (M, P), x (M, K) -> (P, K): the gradient of W in y = x Wᵀ, summed over M.
+
+    Computed as (xᵀ dy)ᵀ so that only x, the narrower of the two here, is copied into
+    the layout oneDNN wants and dy is read transposed in place; copying dyᵀ instead
+    doubled the time of the input projection's gradient (benchmarks/README.md).
+    """
+    return _matmul_t(x.t().contiguous(), dy.t()).t()  # (K, P) -> (P, K), a view
 
 
 class _Linear(torch.autograd.Function):
@@ -61,7 +79,7 @@ class _Linear(torch.autograd.Function):
         x, W = ctx.saved_tensors
         x2, dy2 = x.reshape(-1, x.shape[-1]), dy.reshape(-1, dy.shape[-1])  # (M, I), (M, O)
         dx = _matmul_t(dy2, W.t()).view(x.shape) if ctx.needs_input_grad[0] else None  # dy W
-        dW = _matmul_t(dy2.t(), x2.t()) if ctx.needs_input_grad[1] else None  # dyᵀ x
+        dW = _weight_grad(dy2, x2) if ctx.needs_input_grad[1] else None  # dyᵀ x
         db = dy2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None  # Σ dy
         return dx, dW, db
 
@@ -91,14 +109,17 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, d_gates) -> Tensor:
 
     Writes ∂ℓ/∂(pre-activations) into ``d_gates`` (N, 4H) and returns ∂ℓ/∂c_{t-1};
     ``gates`` holds the activations (i, f, g, o) that :func:`lstm_step_forward` left.
+    ``sigmoid_backward(grad, y)`` is grad·y(1 − y) and ``tanh_backward(grad, y)`` is
+    grad·(1 − y²), for y = σ(a) or tanh(a): the derivative in terms of the output, each
+    one ATen kernel (the ones autograd itself calls) instead of three.
     """
     i, f, g, o = gates.chunk(4, dim=-1)
     di, df, dg, do = d_gates.chunk(4, dim=-1)
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)  # dc = dc_next + dh·o·(1 − tanh²c)
-    torch.mul(dc * g, i * (1 - i), out=di)  # di = dc·g·i(1 − i)
-    torch.mul(dc * c_prev, f * (1 - f), out=df)  # df = dc·c_prev·f(1 − f)
-    torch.mul(dc * i, 1 - g * g, out=dg)  # dg = dc·i(1 − g²)
-    torch.mul(dh * tanh_c, o * (1 - o), out=do)  # do = dh·tanh(c)·o(1 − o)
+    dc = dc + tanh_backward(dh * o, tanh_c)  # dc = dc_next + dh·o·(1 − tanh²c)
+    sigmoid_backward(dc * g, i, grad_input=di)  # di = dc·g·i(1 − i)
+    sigmoid_backward(dc * c_prev, f, grad_input=df)  # df = dc·c_prev·f(1 − f)
+    tanh_backward(dc * i, g, grad_input=dg)  # dg = dc·i(1 − g²)
+    sigmoid_backward(dh * tanh_c, o, grad_input=do)  # do = dh·tanh(c)·o(1 − o)
     return dc * f  # dc_prev = dc·f
 
 
@@ -127,14 +148,16 @@ class _LSTMScan(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph=True: differentiate the plain steps
             return _plain_backward((x_proj, h_0, c_0, W_hh, b_hh), (d_output, dh_n, dc_n))
         gates, h, c, tanh_c = ctx.buffers
+        L, N, G = gates.shape
         d_gates = torch.empty_like(gates)  # (L, N, 4H): ∂ℓ/∂x_proj, step by step
-        dW_hh, dh, dc = torch.zeros_like(W_hh), dh_n, dc_n
-        for t in range(len(gates) - 1, -1, -1):
+        dh, dc = dh_n, dc_n
+        for t in range(L - 1, -1, -1):
             dh = dh + d_output[t]  # h_t feeds the output and step t + 1
             dc = lstm_step_backward(dh, dc, gates[t], c[t], tanh_c[t], d_gates[t])
-            dW_hh += _matmul_t(d_gates[t].t(), h[t].t())  # ∂ℓ/∂W_hh = Σ_t d_gatesᵀ h_{t-1}
             if t > 0 or ctx.needs_input_grad[1]:  # no product for an h_0 that needs none
                 dh = _matmul_t(d_gates[t], W_hh.t())  # dh_{t-1} = d_gates W_hh
+        # ∂ℓ/∂W_hh = Σ_t d_gates_tᵀ h_{t-1}: one (4H × LN)(LN × H) product after the loop
+        dW_hh = _weight_grad(d_gates.view(L * N, G), h[:-1].reshape(L * N, -1))
         db_hh = d_gates.sum((0, 1)) if b_hh is not None else None
         dh_0 = dh if ctx.needs_input_grad[1] else None
         return d_gates, dh_0, dc, dW_hh, db_hh
@@ -158,7 +181,7 @@ def lstm_scan(x_proj: Tensor, state: tuple[Tensor, Tensor], W_hh: Tensor, b_hh: 
     """``scan(lstm_step, x_proj, state, (W_hh, b_hh))`` as one autograd node.
 
     Same results as the loop of :func:`lstm_ref.nn.functional.lstm_step` (to rounding),
-    with the backward of :func:`lstm_step_backward` and ∂ℓ/∂W_hh summed as it goes.
+    with the backward of :func:`lstm_step_backward`, and ∂ℓ/∂W_hh as one product at the end.
     Returns the outputs (L, N, H) and the final state (h_L, c_L).
     """
     output, h, c = _LSTMScan.apply(x_proj, *state, W_hh, b_hh)
