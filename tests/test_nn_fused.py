@@ -13,28 +13,29 @@ from lstm_ref.nn import fused
 from lstm_ref.nn.functional import lstm_step
 from lstm_ref.nn.recurrent import scan
 
-L, N, H = 5, 3, 4
+L, N, I, H = 5, 3, 2, 4
 
 
 def lstm_inputs(bias=True, seed=0, dtype=torch.float64):
-    """x_proj (L, N, 4H), h_0, c_0 (N, H), W_hh (4H, H), b_hh (4H,), all requiring grad."""
+    """x (L, N, I), h_0, c_0 (N, H), W_ih (4H, I), W_hh (4H, H), b_ih, b_hh (4H,): all
+    requiring grad, in the order of lstm_scan (biases None without bias)."""
     gen = torch.Generator().manual_seed(seed)
-    shapes = [(L, N, 4 * H), (N, H), (N, H), (4 * H, H)] + ([(4 * H,)] if bias else [])
+    shapes = [(L, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H)] + [(4 * H,)] * 2 * bias
     tensors = [torch.randn(s, generator=gen, dtype=dtype).requires_grad_() for s in shapes]
-    return tensors + ([] if bias else [None])
+    return tensors + ([] if bias else [None, None])
 
 
-def scan_outputs(run, x_proj, h_0, c_0, W_hh, b_hh):
-    out, (h, c) = run(x_proj, (h_0, c_0), W_hh, b_hh)
+def scan_outputs(run, x, h_0, c_0, *weights):
+    out, (h, c) = run(x, (h_0, c_0), *weights)
     return out, h, c
 
 
-def fused_run(x_proj, state, W_hh, b_hh):
-    return fused.lstm_scan(x_proj, state, W_hh, b_hh)
+def fused_run(x, state, W_ih, W_hh, b_ih, b_hh):
+    return fused.lstm_scan(x, state, W_ih, W_hh, b_ih, b_hh)
 
 
-def plain_run(x_proj, state, W_hh, b_hh):
-    return scan(lstm_step, x_proj, state, (W_hh, b_hh))
+def plain_run(x, state, W_ih, W_hh, b_ih, b_hh):
+    return scan(lstm_step, F.linear(x, W_ih, b_ih), state, (W_hh, b_hh))
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -65,8 +66,8 @@ def test_lstm_scan_double_backward_falls_back_to_autograd():
 
 def test_lstm_scan_refuses_an_output_changed_in_place():
     """The backward reads the outputs as h_{t-1}: changing them must not pass silently."""
-    x_proj, h_0, c_0, W_hh, b_hh = lstm_inputs()
-    out, _ = fused_run(x_proj, (h_0, c_0), W_hh, b_hh)
+    x, h_0, c_0, *weights = lstm_inputs()
+    out, _ = fused_run(x, (h_0, c_0), *weights)
     with pytest.raises(RuntimeError, match="inplace|in-place"):
         out.mul_(2).sum().backward()
 
@@ -98,11 +99,11 @@ def test_lstm_float32_matches_torch(bidirectional):
     theirs = torch.nn.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)
     mine = ours.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)
     mine.load_state_dict(theirs.state_dict())
-    x = torch.randn(7, 3, 6)
+    x = torch.randn(7, 3, 6, requires_grad=True)  # ∂ℓ/∂x too: the scan's own dx
     results = []
     for module in (mine, theirs):
         out, (h, c) = module(x)
-        (out.sum() + h.sum() + c.sum()).backward()
-        results.append([out, h, c] + [p.grad for p in module.parameters()])
+        loss = out.sum() + h.sum() + c.sum()
+        results.append([out, h, c, *torch.autograd.grad(loss, [x, *module.parameters()])])
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

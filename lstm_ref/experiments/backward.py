@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from lstm_ref.nn import fused
-from lstm_ref.nn.functional import gru_step, lstm_step
+from lstm_ref.nn.functional import gru_step, lstm_cell, lstm_step
 
 
 def gru_step_backward(dh: Tensor, h_prev: Tensor, r: Tensor, z: Tensor, n: Tensor, u_n: Tensor):
@@ -115,9 +115,9 @@ def sequence_backward_error(seed: int = 0, steps: int = 50, hidden_size: int = 8
     """max |written-out − autograd| for an LSTM over `steps` steps (float64).
 
     The written-out side is :func:`lstm_ref.nn.fused.lstm_scan`, which runs
-    :func:`lstm_ref.nn.fused.lstm_step_backward` back through time and sums ∂ℓ/∂W_hh as
-    it goes; the autograd side differentiates a loop of :func:`lstm_step`. The loss is
-    ⟨y, v⟩ for a fixed random v over every output h_t and the final (h_L, c_L).
+    :func:`lstm_ref.nn.fused.lstm_step_backward` back through time and sums the weights'
+    gradients over it; the autograd side differentiates a loop of :func:`lstm_cell`. The
+    loss is ⟨y, v⟩ for a fixed random v over every output h_t and the final (h_L, c_L).
     """
     g = torch.Generator().manual_seed(seed)
     H, N = hidden_size, 3
@@ -125,17 +125,18 @@ def sequence_backward_error(seed: int = 0, steps: int = 50, hidden_size: int = 8
     def draw(*shape):
         return torch.randn(*shape, generator=g, dtype=torch.float64)
 
-    x_proj, h0, c0 = draw(steps, N, 4 * H), draw(N, H), draw(N, H)
-    W, b = draw(4 * H, H) / H**0.5, draw(4 * H)
+    x, h0, c0 = draw(steps, N, H), draw(N, H), draw(N, H)
+    W_ih, W_hh, b_ih, b_hh = (draw(4 * H, H) / H**0.5, draw(4 * H, H) / H**0.5,
+                              draw(4 * H), draw(4 * H))  # fmt: skip
     v_out, v_h, v_c = draw(steps, N, H), draw(N, H), draw(N, H)
-    inputs = [t.requires_grad_() for t in (x_proj, h0, c0, W, b)]
+    inputs = [t.requires_grad_() for t in (x, h0, c0, W_ih, W_hh, b_ih, b_hh)]
 
-    output, (h_n, c_n) = fused.lstm_scan(x_proj, (h0, c0), W, b)
+    output, (h_n, c_n) = fused.lstm_scan(x, (h0, c0), W_ih, W_hh, b_ih, b_hh)
     written = torch.autograd.grad((output, h_n, c_n), inputs, (v_out, v_h, v_c))
 
     state, outputs = (h0, c0), []
-    for x_t in x_proj.unbind(0):
-        state = lstm_step(x_t, state, W, b)
+    for x_t in x.unbind(0):
+        state = lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh)
         outputs.append(state[0])
     results = (torch.stack(outputs), *state)
     auto = torch.autograd.grad(results, inputs, (v_out, v_h, v_c))

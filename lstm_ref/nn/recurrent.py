@@ -58,11 +58,14 @@ def scan(step, x_proj: Tensor, state: tuple, args: tuple, reverse=False, lengths
     return torch.stack(outputs), state
 
 
-def _fused_lstm(x_proj: Tensor, state: tuple, args: tuple, reverse: bool):
-    """``scan(fn.lstm_step, ...)`` as one autograd node (:func:`fused.lstm_scan`)."""
+def _fused_lstm(x: Tensor, state: tuple, weights: tuple, reverse: bool):
+    """``scan(fn.lstm_step, ...)`` after the input projection, as one autograd node.
+
+    ``weights`` are (W_ih, W_hh, b_ih, b_hh); see :func:`fused.lstm_scan`.
+    """
     if not reverse:
-        return fused.lstm_scan(x_proj, state, *args)
-    out, state = fused.lstm_scan(x_proj.flip(0), state, *args)  # the reversed sequence
+        return fused.lstm_scan(x, state, *weights)
+    out, state = fused.lstm_scan(x.flip(0), state, *weights)  # the reversed sequence
     return out.flip(0), state
 
 
@@ -161,11 +164,12 @@ class RNNBase(nn.Module):
             outputs = []
             for direction in range(D):
                 step, W_ih, b_ih, args = self._step_and_args(layer, direction)
-                x_proj = fused.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the loop
                 k = layer * D + direction
                 if step is fn.lstm_step and args[2] is None and lengths is None:
-                    out, states[k] = _fused_lstm(x_proj, states[k], args[:2], direction == 1)
+                    weights = (W_ih, args[0], b_ih, args[1])  # W_ih, W_hh, b_ih, b_hh
+                    out, states[k] = _fused_lstm(x, states[k], weights, direction == 1)
                 else:
+                    x_proj = fused.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the loop
                     out, states[k] = scan(step, x_proj, states[k], args, direction == 1, lengths)
                 outputs.append(out)
             x = torch.cat(outputs, dim=-1) if D == 2 else outputs[0]  # (L, N, D*H_out)
