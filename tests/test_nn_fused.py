@@ -107,3 +107,15 @@ def test_lstm_float32_matches_torch(bidirectional):
         results.append([out, h, c, *torch.autograd.grad(loss, [x, *module.parameters()])])
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_scan_with_frozen_weights_gives_the_input_its_gradient():
+    """Weights that need no gradient get none, and x's is still the plain loop's."""
+    x, h_0, c_0, W_ih, W_hh, b_ih, b_hh = lstm_inputs()
+    frozen = [w.detach() for w in (W_ih, W_hh, b_ih, b_hh)]
+    grads = []
+    for run in (fused_run, plain_run):
+        out, _ = run(x, (h_0, c_0), *frozen)
+        grads.append(torch.autograd.grad(out.sum(), [x, h_0, c_0]))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)

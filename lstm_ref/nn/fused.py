@@ -161,12 +161,14 @@ class _LSTMScan(torch.autograd.Function):
             dc = lstm_step_backward(dh, dc, gates[t], c[t], tanh_c[t], d_gates[t])
             if t > 0 or ctx.needs_input_grad[1]:  # no product for an h_0 that needs none
                 dh = _matmul_t(d_gates[t], W_hh.t())  # dh_{t-1} = d_gates W_hh
-        # The weights' gradients sum over time: one (4H × LN) product each, after the loop
-        d_a = d_gates.view(L * N, G)
-        dW_hh = _weight_grad(d_a, h[:-1].reshape(L * N, -1))  # Σ_t d_gates_tᵀ h_{t-1}
-        dW_ih = _weight_grad(d_a, x.reshape(L * N, -1))  # Σ_t d_gates_tᵀ x_t
-        db = d_a.sum(0) if b_ih is not None or b_hh is not None else None  # Σ_t d_gates_t
-        dx = _matmul_t(d_a, W_ih.t()).view(x.shape) if ctx.needs_input_grad[0] else None
+        # The rest sums over time: one (4H × LN) product each, after the loop
+        need_x, _, _, need_W_ih, need_W_hh, *need_b = ctx.needs_input_grad
+        d_a = d_gates.view(L * N, G)  # ∂ℓ/∂a_t, a row for every (t, n)
+        h_prev, x_all = h[:-1].reshape(L * N, -1), x.reshape(L * N, -1)
+        dx = _matmul_t(d_a, W_ih.t()).view(x.shape) if need_x else None  # dx_t = d_a_t W_ih
+        dW_ih = _weight_grad(d_a, x_all) if need_W_ih else None  # Σ_t d_a_tᵀ x_t
+        dW_hh = _weight_grad(d_a, h_prev) if need_W_hh else None  # Σ_t d_a_tᵀ h_{t-1}
+        db = d_a.sum(0) if any(need_b) else None  # Σ_t d_a_t, for b_ih and b_hh alike
         dh_0 = dh if ctx.needs_input_grad[1] else None
         return dx, dh_0, dc, dW_ih, dW_hh, _if(b_ih, db), _if(b_hh, db)
 
