@@ -299,7 +299,7 @@ def test_sandbox_confines_writes_memory_and_time(tmp_path):
 
     if not SANDBOXED:
         if os.environ.get("CI"):
-            pytest.fail("bubblewrap is missing in CI: .ci/run installs it (package bubblewrap)")
+            pytest.fail("bubblewrap is missing in CI: .ci/install installs it as root")
         pytest.skip("bubblewrap is not installed here, so file-system isolation is off")
     work, outside = tmp_path / "work", tmp_path / "outside.txt"
     work.mkdir()
