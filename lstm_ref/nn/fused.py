@@ -64,13 +64,21 @@ def _weight_grad(dy: Tensor, x: Tensor) -> Tensor:
     return _matmul_t(x.t().contiguous(), dy.t()).t()  # (K, P) -> (P, K), a view
 
 
+def _linear_grads(dy: Tensor, x: Tensor, W: Tensor, need_x: bool, need_W: bool, need_b: bool):
+    """The backward of y = x Wᵀ + b for 2-d x (M, I) and dy (M, O), each part only if needed:
+    dx = dy W (M, I), dW = dyᵀ x (O, I), db = Σ dy (O,)."""
+    dx = _matmul_t(dy, W.t()) if need_x else None
+    dW = _weight_grad(dy, x) if need_W else None
+    db = dy.sum(0) if need_b else None
+    return dx, dW, db
+
+
 class _Linear(torch.autograd.Function):
     """y = x Wᵀ + b, with the backward written out: dx = dy W, dW = dyᵀ x, db = Σ dy."""
 
     @staticmethod
     def forward(ctx, x: Tensor, W: Tensor, b: Tensor | None) -> Tensor:
         ctx.save_for_backward(x, W)
-        ctx.has_bias = b is not None
         y = _matmul_t(x.reshape(-1, x.shape[-1]), W, b)  # (M, I) -> (M, O), M = prod(lead)
         return y.view(*x.shape[:-1], W.shape[0])
 
@@ -78,10 +86,8 @@ class _Linear(torch.autograd.Function):
     def backward(ctx, dy: Tensor):
         x, W = ctx.saved_tensors
         x2, dy2 = x.reshape(-1, x.shape[-1]), dy.reshape(-1, dy.shape[-1])  # (M, I), (M, O)
-        dx = _matmul_t(dy2, W.t()).view(x.shape) if ctx.needs_input_grad[0] else None  # dy W
-        dW = _weight_grad(dy2, x2) if ctx.needs_input_grad[1] else None  # dyᵀ x
-        db = dy2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None  # Σ dy
-        return dx, dW, db
+        dx, dW, db = _linear_grads(dy2, x2, W, *ctx.needs_input_grad)  # no b: need_b False
+        return (dx.view(x.shape) if dx is not None else None), dW, db
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
@@ -96,9 +102,8 @@ def lstm_step_forward(gates: Tensor, c_prev: Tensor, c: Tensor, tanh_c: Tensor, 
 
     ``gates`` (N, 4H) turns into the activations (i, f, g, o); ``c``, ``tanh_c`` and
     ``h`` (N, H) are filled with c_t, tanh(c_t) and h_t, with the same kernels as
-    :func:`lstm_ref.nn.functional.lstm_step`, so the forward is that step's, bit for bit.
-    (tanh as 2σ(2a) − 1, one σ over all four blocks, saved 3–5 ms of 60 per pass, but
-    changed the last bit and so broke those identities.)
+    :func:`lstm_ref.nn.functional.lstm_step`, so the forward is that step's, bit for bit
+    (faster forms of tanh change the last bit: benchmarks/README.md).
     """
     i, f, g, o = gates.chunk(4, dim=-1)  # views, each (N, H)
     i.sigmoid_(), f.sigmoid_(), g.tanh_(), o.sigmoid_()  # i, f, o = σ(·); g = tanh(·)
@@ -151,7 +156,7 @@ class _LSTMScan(torch.autograd.Function):
         inputs = ctx.saved_tensors[:-1]  # x, h_0, c_0, W_ih, W_hh, b_ih, b_hh
         if torch.is_grad_enabled():  # create_graph=True: differentiate the plain steps
             return _plain_backward(inputs, (d_output, dh_n, dc_n))
-        x, _, _, W_ih, W_hh, b_ih, b_hh = inputs
+        x, _, _, W_ih, W_hh, _, _ = inputs
         gates, h, c, tanh_c = ctx.buffers
         L, N, G = gates.shape
         d_gates = torch.empty_like(gates)  # (L, N, 4H): ∂ℓ/∂a_t, step by step
@@ -161,21 +166,15 @@ class _LSTMScan(torch.autograd.Function):
             dc = lstm_step_backward(dh, dc, gates[t], c[t], tanh_c[t], d_gates[t])
             if t > 0 or ctx.needs_input_grad[1]:  # no product for an h_0 that needs none
                 dh = _matmul_t(d_gates[t], W_hh.t())  # dh_{t-1} = d_gates W_hh
-        # The rest sums over time: one (4H × LN) product each, after the loop
-        need_x, _, _, need_W_ih, need_W_hh, *need_b = ctx.needs_input_grad
+        # The rest sums over time: one (4H × LN) product each, after the loop.
+        # a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh: two linear maps with one gradient d_a
+        need_x, need_h0, _, need_W_ih, need_W_hh, need_b_ih, need_b_hh = ctx.needs_input_grad
         d_a = d_gates.view(L * N, G)  # ∂ℓ/∂a_t, a row for every (t, n)
-        h_prev, x_all = h[:-1].reshape(L * N, -1), x.reshape(L * N, -1)
-        dx = _matmul_t(d_a, W_ih.t()).view(x.shape) if need_x else None  # dx_t = d_a_t W_ih
-        dW_ih = _weight_grad(d_a, x_all) if need_W_ih else None  # Σ_t d_a_tᵀ x_t
-        dW_hh = _weight_grad(d_a, h_prev) if need_W_hh else None  # Σ_t d_a_tᵀ h_{t-1}
-        db = d_a.sum(0) if any(need_b) else None  # Σ_t d_a_t, for b_ih and b_hh alike
-        dh_0 = dh if ctx.needs_input_grad[1] else None
-        return dx, dh_0, dc, dW_ih, dW_hh, _if(b_ih, db), _if(b_hh, db)
-
-
-def _if(bias: Tensor | None, grad: Tensor | None) -> Tensor | None:
-    """The gradient of a bias, or None for a layer built without one."""
-    return grad if bias is not None else None
+        dx, dW_ih, db = _linear_grads(d_a, x.reshape(L * N, -1), W_ih, need_x, need_W_ih,
+                                      need_b_ih or need_b_hh)  # fmt: skip
+        dW_hh = _weight_grad(d_a, h[:-1].reshape(L * N, -1)) if need_W_hh else None
+        return (dx.view(x.shape) if need_x else None, dh if need_h0 else None, dc, dW_ih,
+                dW_hh, db if need_b_ih else None, db if need_b_hh else None)  # fmt: skip
 
 
 def _plain_backward(inputs, grad_outputs):
