@@ -28,17 +28,17 @@ def best_order(ngram_valid):
 
 @pytest.fixture(scope="module")
 def main(one_thread):
-    return lm.language_model(lm.MAIN, seed=0)
+    main, *_ = lm.language_models([lm.MAIN, *lm.comparisons().values()], seed=0)  # as ch. 5
+    return main
 
 
 @pytest.fixture(scope="module")
-def comparison(one_thread):
+def comparison(main):
     results = {}
-    for batches in ("carried", "random"):
-        for L in lm.TRUNCATIONS:
-            run = lm.language_model(lm.comparison(batches, L), seed=0)
-            windows = lm.window_log_probs(run.model, lm.corpus().valid_ids, L)
-            results[batches, L] = (run, lm.bits(run.valid_log_probs), lm.bits(windows.flatten()))
+    for (batches, L), recipe in lm.comparisons().items():
+        run = lm.language_model(recipe, seed=0)  # trained beside the main model
+        windows = lm.window_log_probs(run.model, lm.corpus().valid_ids, L)
+        results[batches, L] = (run, lm.bits(run.valid_log_probs), lm.bits(windows.flatten()))
     return results
 
 

@@ -47,10 +47,7 @@ CLEAN = "LSTM, clean training data"
 
 @pytest.fixture(scope="module")
 def forecasts(one_thread):
-    results = {}
-    for name in FORECASTERS:  # one chapter cell per forecaster
-        results |= forecaster_runs([name], seeds=SEEDS)
-    return results
+    return forecaster_runs(tuple(FORECASTERS), seeds=SEEDS)  # as the chapter
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +57,7 @@ def classical():
 
 @pytest.fixture(scope="module")
 def real(one_thread):
-    results = lstm_runs(("levels",), seeds=(0, 1, 2))  # the chapter's two cells
-    results |= lstm_runs(("differences",), seeds=(0, 1, 2, 3, 4))
-    return results
+    return lstm_runs(seeds={"levels": (0, 1, 2), "differences": (0, 1, 2, 3, 4)})
 
 
 @pytest.fixture(scope="module")

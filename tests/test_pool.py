@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
+import psutil
 import pytest
 import torch
 
@@ -60,9 +67,63 @@ def test_sweeps_are_laid_out_by_model_seed_and_lag():
     assert sweeps["RNN"][1][1].score == alone.score
 
 
+def _spin(seconds: float) -> float:
+    """Burn `seconds` of this process's CPU time; return the CPU time used."""
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return time.process_time() - start
+
+
+def _whoami() -> tuple[int, int]:
+    return os.getpid(), torch.get_num_threads()
+
+
+def _die() -> None:
+    os._exit(3)
+
+
 def test_cpu_time_counts_the_workers():
-    """Two workers each import torch and train: that CPU time shows in cpu_time() only."""
+    """Two workers burn CPU: cpu_time() sees it while they run on, process_time() does not."""
     cpu, own = pool.cpu_time(), time.process_time()
-    pool.starmap(_tiny_recall, [(3, 0), (3, 1)], workers=2)
+    burnt = sum(pool.starmap(_spin, [(0.5,), (0.5,)], workers=2))
     grew, own_grew = pool.cpu_time() - cpu, time.process_time() - own
-    assert grew > own_grew + 0.5  # the workers' imports alone take seconds of CPU
+    assert grew >= own_grew + 0.9 * burnt
+    assert own_grew < 0.5 * burnt  # the caller only waited
+
+
+def test_workers_are_kept_between_calls_and_run_one_torch_thread():
+    first = pool.starmap(_whoami, [()] * 4, workers=2)
+    second = pool.starmap(_whoami, [()] * 4, workers=2)
+    pids = {pid for pid, _ in first}
+    assert os.getpid() not in pids and len(pids) <= 2
+    assert {pid for pid, _ in second} <= pids  # no new processes started
+    assert {threads for _, threads in first + second} == {1}
+
+
+def test_a_dead_worker_raises_and_the_next_call_starts_fresh_ones():
+    with pytest.raises(BrokenProcessPool):
+        pool.starmap(_die, [()] * 2, workers=2)
+    assert pool.starmap(pow, [(2, 5), (3, 3)], workers=2) == [32, 27]
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A kernel killed mid-chapter must not leave its workers behind."""
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+        "from lstm_ref.experiments import pool\n"
+        "from tests.test_pool import _whoami\n"
+        "pids = {pid for pid, _ in pool.starmap(_whoami, [()] * 4, workers=2)}\n"
+        "print(*pids, flush=True)\n"
+        "import time; time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert pids and all(psutil.pid_exists(pid) for pid in pids)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)],
+                                    timeout=15)
+    assert not alive, f"workers {[p.pid for p in alive]} outlived their parent"

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import LSTM
 from lstm_ref.nn.ctc import best_path, collapse, prefix_beam_search
 from lstm_ref.tasks.ctc import BLANK, LABELS, CTCBatch, shape_sequences
@@ -207,18 +208,27 @@ def emissions(model: CTCTagger, batch: CTCBatch) -> Emissions:
     )  # fmt: skip
 
 
-def tagger_runs(
-    variants: tuple[str, ...] = ("bidirectional",), seeds: tuple[int, ...] = (0, 1)
-) -> dict[tuple[str, int], TaggerRun]:
-    """Train each variant ("bidirectional", "unidirectional") from each seed and measure it."""
+def tagger_run(variant: str, seed: int) -> TaggerRun:
+    """Train `variant` ("bidirectional" or "unidirectional") from `seed` and measure it
+    on the held-out signals."""
+    model, _ = train_tagger(seed=seed, bidirectional=variant == "bidirectional")
     batch = held_out()
-    results = {}
-    for variant in variants:
-        if variant not in HIDDEN_SIZE:
-            raise ValueError(f"expected a variant in {sorted(HIDDEN_SIZE)}, got {variant!r}")
-        for seed in seeds:
-            model, _ = train_tagger(seed=seed, bidirectional=variant == "bidirectional")
-            results[variant, seed] = TaggerRun(
-                model, score_decoders(model, batch), emissions(model, batch)
-            )
-    return results
+    return TaggerRun(model, score_decoders(model, batch), emissions(model, batch))
+
+
+def tagger_runs(
+    variants: tuple[str, ...] = ("bidirectional",),
+    seeds: tuple[int, ...] = (0, 1),
+    *,
+    workers: int | None = None,
+) -> dict[tuple[str, int], TaggerRun]:
+    """:func:`tagger_run` for every variant and seed, spread over `workers` processes
+    (:func:`lstm_ref.experiments.pool.seeded_runs`; the time taken changes, not a result).
+
+    Raises:
+        ValueError: a variant not in HIDDEN_SIZE.
+    """
+    unknown = [variant for variant in variants if variant not in HIDDEN_SIZE]
+    if unknown:  # fail here, not in a worker
+        raise ValueError(f"expected a variant in {sorted(HIDDEN_SIZE)}, got {unknown}")
+    return seeded_runs(tagger_run, variants, seeds, workers=workers)

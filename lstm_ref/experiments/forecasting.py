@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import GRU, LSTM
 from lstm_ref.tasks import make_windows, seasonal_series
 from lstm_ref.train import History, train
@@ -191,15 +192,27 @@ class ForecastRun:
     detection: Detection
 
 
+def forecaster_run(name: str, seed: int) -> ForecastRun:
+    """Train forecaster `name` of FORECASTERS from `seed`; detect with k = 5."""
+    cell, rate = FORECASTERS[name]
+    model, history = train_forecaster(cell, seed=seed, train_anomaly_rate=rate)
+    std = validation_residuals(model).std().item()
+    return ForecastRun(model, history, std, detect_anomalies(model))
+
+
 def forecaster_runs(
-    names: tuple[str, ...] = tuple(FORECASTERS), seeds: tuple[int, ...] = (0, 1)
+    names: tuple[str, ...] = tuple(FORECASTERS),
+    seeds: tuple[int, ...] = (0, 1),
+    *,
+    workers: int | None = None,
 ) -> dict[tuple[str, int], ForecastRun]:
-    """Train the named forecasters of FORECASTERS from every seed; detect with k = 5."""
-    results = {}
-    for name in names:
-        cell, rate = FORECASTERS[name]
-        for seed in seeds:
-            model, history = train_forecaster(cell, seed=seed, train_anomaly_rate=rate)
-            std = validation_residuals(model).std().item()
-            results[name, seed] = ForecastRun(model, history, std, detect_anomalies(model))
-    return results
+    """:func:`forecaster_run` for every name and seed, spread over `workers` processes
+    (:func:`lstm_ref.experiments.pool.seeded_runs`; the time taken changes, not a result).
+
+    Raises:
+        KeyError: a name not in FORECASTERS.
+    """
+    unknown = [name for name in names if name not in FORECASTERS]
+    if unknown:  # fail here, not in a worker
+        raise KeyError(f"expected forecasters from {list(FORECASTERS)}, got {unknown}")
+    return seeded_runs(forecaster_run, names, seeds, workers=workers)

@@ -11,13 +11,14 @@ laid out ("carried": consecutive windows of N parallel streams, the state carrie
 detached; "random": windows from random places, each from a zero state), the truncation
 length, the model size and the number of steps.
 
-Every expensive result is cached (functools.cache), so the chapter and its claims test
-share one computation per process:
+Every expensive result is cached, so the chapter and its claims test share one
+computation per process:
 
     corpus()                     -> Corpus: text, split, vocabulary, ids
     ngram_model()                -> NGramModel of MAX_ORDER fitted on the training text
     ngram_log_probs(order, part) -> ln p of each held-out character under the n-gram
     language_model(recipe, seed) -> LMRun: the trained model and what it measured
+    language_models(recipes)     -> the same for several, trained on the machine's cores
     word_classes(text)           -> which predicted characters begin or continue a word
     samples(seed)                -> text drawn from the MAIN model, one per SAMPLERS entry
     unit_search(seed)            -> the MAIN model's cells against python_structure labels
@@ -34,6 +35,7 @@ from functools import cache, cached_property
 import torch
 from torch import Tensor
 
+from lstm_ref.experiments.pool import starmap
 from lstm_ref.text import (
     CharLSTM,
     CharVocab,
@@ -173,6 +175,11 @@ def comparison(batches: str, bptt: int, steps: int = COMPARISON_STEPS) -> Recipe
     )  # fmt: skip
 
 
+def comparisons() -> dict[tuple[str, int], Recipe]:
+    """(batches, L) -> :func:`comparison` recipe, for both layouts and every L of TRUNCATIONS."""
+    return {(b, L): comparison(b, L) for b in ("carried", "random") for L in TRUNCATIONS}
+
+
 @dataclass
 class LMRun:
     """A trained model and what it measured; held-out scores are computed when asked."""
@@ -250,13 +257,31 @@ def window_log_probs(model: CharLSTM, ids: Tensor, length: int) -> Tensor:
     return logits.log_softmax(-1).gather(-1, ids[offsets + 1][..., None])[..., 0]
 
 
+_trained: dict[tuple[Recipe, int], LMRun] = {}  # (recipe, seed) -> run, this process's
+
+
 def language_model(recipe: Recipe = MAIN, seed: int = 0) -> LMRun:
     """Train a CharLSTM on the training text by `recipe` from `seed` (cached)."""
-    return _language_model(recipe, seed)
+    return language_models([recipe], seed)[0]
 
 
-@cache
-def _language_model(recipe: Recipe, seed: int) -> LMRun:
+def language_models(
+    recipes: list[Recipe], seed: int = 0, *, workers: int | None = None
+) -> list[LMRun]:
+    """:func:`language_model` of every recipe, in order (cached).
+
+    The recipes not trained yet train at once, spread over `workers` processes
+    (:func:`lstm_ref.experiments.pool.starmap`). Each run is seeded and single-threaded,
+    so where it runs changes only the time taken; `cpu_seconds` is its own process's.
+    """
+    missing = [r for r in dict.fromkeys(recipes) if (r, seed) not in _trained]
+    runs = starmap(train_language_model, [(r, seed) for r in missing], workers=workers)
+    _trained.update({(r, seed): run for r, run in zip(missing, runs)})
+    return [_trained[r, seed] for r in recipes]
+
+
+def train_language_model(recipe: Recipe, seed: int) -> LMRun:
+    """Train a CharLSTM on the training text by `recipe` from `seed`, uncached."""
     c = corpus()
     torch.manual_seed(seed)
     model = CharLSTM(len(c.vocab), recipe.embedding_dim, recipe.hidden_size)

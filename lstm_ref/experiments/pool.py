@@ -2,13 +2,17 @@
 
 Every training run in the experiments seeds itself (weights and batches) and uses one
 torch thread, so it gives the same numbers in any process. Running the runs of a sweep
-in parallel processes therefore changes only the wall time: on two cores, chapters 1
-and 4 take about half as long.
+in parallel processes therefore changes only the wall time: on two cores, a chapter's
+training takes about half as long.
 
 Processes are started with ``spawn`` (a fresh interpreter), never ``fork``: forking a
 process whose OpenMP threads have run can deadlock the child, and a Jupyter kernel's
 state should not be copied into workers. The functions run must be importable from a
 module (not defined in a notebook cell), and their arguments and results picklable.
+
+The workers are started once and kept for the life of the calling process (a chapter
+calls :func:`starmap` several times; starting a worker and importing torch into it takes
+seconds). Each worker runs torch on one thread and exits when its parent does.
 
 Set ``LSTM_REF_WORKERS=1`` to run everything in the calling process.
 
@@ -22,10 +26,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+_pools: dict[int, ProcessPoolExecutor] = {}  # worker count -> the pool kept for it
 
 
 def available_workers() -> int:
@@ -57,26 +65,102 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
         The results, one per job, in the order of `jobs`.
 
     Raises:
-        Whatever a job raises, re-raised here.
+        Whatever a job raises, re-raised here. A worker that dies (killed, out of
+        memory) raises ``BrokenProcessPool``; the next call starts fresh workers.
     """
     jobs = list(jobs)
-    workers = min(workers or available_workers(), len(jobs))
-    if workers <= 1:
+    if min(workers or available_workers(), len(jobs)) <= 1:
         return [fn(*job) for job in jobs]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(fn, *zip(*jobs)))
+    futures = [_pool(workers or available_workers()).submit(fn, *job) for job in jobs]
+    try:
+        return [future.result() for future in futures]
+    except BrokenProcessPool:
+        shutdown()
+        raise
+    finally:
+        for future in futures:  # after a failure, jobs not yet started are dropped
+            future.cancel()
+
+
+def seeded_runs(
+    run: Callable[[str, int], Any],
+    names: Sequence[str],
+    seeds: Sequence[int] | Mapping[str, Sequence[int]],
+    *,
+    workers: int | None = None,
+) -> dict[tuple[str, int], Any]:
+    """``{(name, seed): run(name, seed)}`` for every name and its seeds, via :func:`starmap`.
+
+    Args:
+        run: a module-level function (or a ``functools.partial`` of one).
+        names: the names to run, in order.
+        seeds: the seeds of every name, or a mapping name -> seeds (then it picks the
+            names and their order, and `names` only checks them).
+        workers: as for :func:`starmap`.
+
+    Raises:
+        ValueError: a name in `seeds` that is not in `names`.
+    """
+    if isinstance(seeds, Mapping):
+        unknown = [name for name in seeds if name not in names]
+        if unknown:
+            raise ValueError(f"expected names from {list(names)}, got {unknown}")
+    else:
+        seeds = dict.fromkeys(names, seeds)
+    keys = [(name, seed) for name, of_name in seeds.items() for seed in of_name]
+    return dict(zip(keys, starmap(run, keys, workers=workers)))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """The kept pool of `workers` processes, started on first use."""
+    if workers not in _pools:
+        context = multiprocessing.get_context("spawn")
+        _pools[workers] = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )  # fmt: skip
+    return _pools[workers]
+
+
+def shutdown() -> None:
+    """Stop the kept workers (they are started again when needed)."""
+    while _pools:
+        _pools.popitem()[1].shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(parent: int) -> None:
+    """In each worker: one torch thread, and exit when the parent process is gone."""
+    import torch
+
+    torch.set_num_threads(1)
+
+    def watch() -> None:  # a killed parent cannot shut its workers down itself
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def cpu_time() -> float:
-    """CPU seconds used by this process and by its finished child processes.
+    """CPU seconds used by this process and by its worker processes, running or ended.
 
-    ``time.process_time()`` misses the work done in :func:`starmap`'s worker processes;
-    this adds it (``RUSAGE_CHILDREN``: user + system time of children that have ended).
+    ``time.process_time()`` misses the work done in :func:`starmap`'s workers; this adds
+    the kept workers' time (psutil) and that of child processes that have ended
+    (``RUSAGE_CHILDREN``: user + system time).
     """
+    import psutil
+
+    total = time.process_time()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:  # ended since listed: counted below once reaped
+            continue
+        total += times.user + times.system
     try:
         import resource  # POSIX only
-    except ImportError:  # Windows: the children's time is not available
-        return time.process_time()
+    except ImportError:  # Windows: ended children's time is not available
+        return total
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
+    return total + children.ru_utime + children.ru_stime

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from lstm_ref.experiments.forecasting import Forecaster
+from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.tasks import make_windows
 from lstm_ref.tasks.real import MonthlySeries, Split, chronological_split, mauna_loa_co2
 from lstm_ref.train import History, train
@@ -216,7 +217,19 @@ def lstm_run(representation: str, seed: int, steps: int = 300, hidden_size: int 
 
 
 def lstm_runs(
-    representations: tuple[str, ...] = REPRESENTATIONS, seeds: tuple[int, ...] = (0, 1, 2)
+    representations: tuple[str, ...] = REPRESENTATIONS,
+    seeds: tuple[int, ...] | dict[str, tuple[int, ...]] = (0, 1, 2),
+    *,
+    workers: int | None = None,
 ) -> dict[tuple[str, int], LSTMRun]:
-    """The LSTM trained from every seed on every representation (cached per run)."""
-    return {(r, seed): lstm_run(r, seed) for r in representations for seed in seeds}
+    """:func:`lstm_run` for every representation and seed (or a dict representation ->
+    seeds), spread over `workers` processes (:func:`lstm_ref.experiments.pool.seeded_runs`;
+    the time taken changes, not a result).
+
+    Raises:
+        ValueError: a representation not in REPRESENTATIONS.
+    """
+    unknown = [r for r in representations if r not in REPRESENTATIONS]
+    if unknown:  # fail here, not in a worker
+        raise ValueError(f"expected representations from {REPRESENTATIONS}, got {unknown}")
+    return seeded_runs(lstm_run, representations, seeds, workers=workers)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import Seq2Seq
 from lstm_ref.tasks import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE, decode_digits, toy_translation
 from lstm_ref.train import History, train
@@ -139,23 +140,35 @@ def bottleneck_variants(hidden_size: int = 64) -> dict[str, dict]:
     }
 
 
+def length_run(
+    name: str, seed: int, variants: dict[str, dict], lengths: tuple[int, ...], **train_kwargs
+) -> tuple[Seq2Seq, LengthAccuracy]:
+    """Train variant `name` from `seed` and measure it at every length."""
+    model, _ = train_translator(seed=seed, **variants[name], **train_kwargs)
+    return model, accuracy_by_length(model, list(lengths))
+
+
 def length_sweep(
     variants: dict[str, dict],
-    seeds: tuple[int, ...] = (0, 1),
+    seeds: tuple[int, ...] | dict[str, tuple[int, ...]] = (0, 1),
     lengths: tuple[int, ...] = tuple(range(1, 13)),
+    *,
+    workers: int | None = None,
     **train_kwargs,
 ) -> dict[tuple[str, int], tuple[Seq2Seq, LengthAccuracy]]:
     """Train one model per (variant, seed) and measure it at every length.
 
     `variants` maps a name to keyword arguments of :func:`train_translator`;
-    `train_kwargs` (steps, batch_size, …) apply to all of them.
+    `train_kwargs` (steps, batch_size, …) apply to all of them. `seeds` are the same
+    for every variant, or a dict name -> seeds that picks the variants run and their
+    order. The runs are independent and seeded, so `workers` (see
+    :func:`lstm_ref.experiments.pool.starmap`) changes only the time taken.
+
+    Raises:
+        ValueError: a name in `seeds` that is not in `variants`.
     """
-    results = {}
-    for name, kwargs in variants.items():
-        for seed in seeds:
-            model, _ = train_translator(seed=seed, **kwargs, **train_kwargs)
-            results[name, seed] = model, accuracy_by_length(model, list(lengths))
-    return results
+    run = partial(length_run, variants=variants, lengths=tuple(lengths), **train_kwargs)
+    return seeded_runs(run, list(variants), seeds, workers=workers)
 
 
 @torch.no_grad()

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import GRU, LSTM
 from lstm_ref.train import History, accuracy, train
 
@@ -164,13 +165,19 @@ def accuracy_by_kind(model: nn.Module, *, examples: int = 3000) -> dict[str, flo
     return scores
 
 
+def classifier_run(name: str, seed: int) -> tuple[nn.Module, dict[str, float]]:
+    """Train model `name` ("bow", "lstm" or "gru") from `seed`; return it and its
+    :func:`accuracy_by_kind`."""
+    model, _ = train_classifier(name, seed=seed)
+    return model, accuracy_by_kind(model)
+
+
 def classifier_runs(
-    names: tuple[str, ...] = ("bow", "lstm", "gru"), seeds: tuple[int, ...] = (0, 1)
+    names: tuple[str, ...] = ("bow", "lstm", "gru"),
+    seeds: tuple[int, ...] = (0, 1),
+    *,
+    workers: int | None = None,
 ) -> dict[tuple[str, int], tuple[nn.Module, dict[str, float]]]:
-    """Train each model from each seed; return (model, accuracy_by_kind) per (name, seed)."""
-    results = {}
-    for name in names:
-        for seed in seeds:
-            model, _ = train_classifier(name, seed=seed)
-            results[name, seed] = model, accuracy_by_kind(model)
-    return results
+    """:func:`classifier_run` for every name and seed, spread over `workers` processes
+    (:func:`lstm_ref.experiments.pool.seeded_runs`; the time taken changes, not a result)."""
+    return seeded_runs(classifier_run, names, seeds, workers=workers)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,7 @@ from lstm_ref.tasks import CLASSES, SYMBOLS, temporal_order
 from lstm_ref.train import accuracy, evaluate, train
 
 from .models import set_forget_bias, single_thread
+from .pool import seeded_runs
 
 # name: (mode of lstm_ref.params, keyword arguments of the layer)
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -328,6 +330,7 @@ def compare_on_task(
     lr: float = 3e-3,
     clip_grad_norm: float = 1.0,
     forget_bias: float = 1.0,
+    workers: int | None = None,
 ) -> list[Run]:
     """Train each variant on the temporal order task, once per seed.
 
@@ -336,16 +339,23 @@ def compare_on_task(
     read out by :class:`LastStepClassifier`. Training batches are seeded by (seed,
     step), held-out ones by 10**6 + i. Adam at `lr`, gradient norm clipped to
     `clip_grad_norm`; the LSTMs' forget gates start at σ(forget_bias).
-    Runs single-threaded (restored afterwards), so they repeat exactly.
+    Runs single-threaded (restored afterwards), so they repeat exactly, and spread over
+    `workers` processes (:func:`lstm_ref.experiments.pool.seeded_runs`), which changes
+    only the time taken.
     """
     settings = dict(seq_len=seq_len, hidden_size=hidden_size, batch_size=batch_size,
                     steps=steps, lr=lr, clip_grad_norm=clip_grad_norm,
                     forget_bias=forget_bias)  # fmt: skip
-    with single_thread():
-        return [_train_one(v, s, **settings) for v in variants for s in seeds]
+    runs = seeded_runs(partial(_train_one, **settings), variants, seeds, workers=workers)
+    return list(runs.values())
 
 
-def _train_one(
+def _train_one(variant: str, seed: int, **settings) -> Run:
+    with single_thread():  # also in the calling process, when there is one worker
+        return _train(variant, seed, **settings)
+
+
+def _train(
     variant, seed, *, seq_len, hidden_size, batch_size, steps, lr, clip_grad_norm, forget_bias
 ) -> Run:
     def batch(task_seed: int):
