@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from lstm_ref.experiments.gradients import lag_curves, relative
 from lstm_ref.experiments.memory import LSTM_HIDDEN, SEEDS, VOCAB_SIZE, Recipe, Run, recall_run
 from lstm_ref.experiments.models import ModelSpec, set_forget_bias, single_thread
+from lstm_ref.experiments.pool import starmap
 from lstm_ref.nn import LSTM, RNN
 from lstm_ref.tasks import delayed_recall, toy_translation
 from lstm_ref.train import train
@@ -127,8 +128,17 @@ def clip_runs(
 
 
 def _runs(recipes: dict, seeds: Sequence[int]) -> dict:
-    """`recall_run` of SPEC at LAG for every recipe and seed: ``runs[key][s]``."""
-    return {key: [recall_run(SPEC, LAG, s, recipe=r) for s in seeds] for key, r in recipes.items()}
+    """`recall_run` of SPEC at LAG for every recipe and seed: ``runs[key][s]``.
+
+    The runs are independent and seeded, so they are spread over the machine's cores
+    (:func:`lstm_ref.experiments.pool.starmap`); that changes only the time taken.
+    """
+    flat = iter(starmap(_recall, [(r, s) for r in recipes.values() for s in seeds]))
+    return {key: [next(flat) for _ in seeds] for key in recipes}
+
+
+def _recall(recipe: Recipe, seed: int) -> Run:
+    return recall_run(SPEC, LAG, seed, recipe=recipe)
 
 
 def fraction_above(run: Run, threshold: float) -> float:
