@@ -127,3 +127,12 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)],
                                     timeout=15)
     assert not alive, f"workers {[p.pid for p in alive]} outlived their parent"
+
+
+def _sigint_ignored() -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_leave_ctrl_c_to_the_parent():
+    """Jupyter sends SIGINT to the kernel's process group on interrupt and shutdown."""
+    assert pool.starmap(_sigint_ignored, [()] * 2, workers=2) == [True, True]

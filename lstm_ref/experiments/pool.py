@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -129,10 +130,16 @@ def shutdown() -> None:
 
 
 def _start_worker(parent: int) -> None:
-    """In each worker: one torch thread, and exit when the parent process is gone."""
+    """In each worker: one torch thread, no Ctrl-C, and exit when the parent is gone.
+
+    Jupyter interrupts and shuts down a kernel with SIGINT to its process group; the
+    parent handles that, and a worker should neither die of it mid-job nor print a
+    traceback while idle.
+    """
     import torch
 
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:  # a killed parent cannot shut its workers down itself
         while os.getppid() == parent:
