@@ -136,3 +136,21 @@ def _sigint_ignored() -> bool:
 def test_workers_leave_ctrl_c_to_the_parent():
     """Jupyter sends SIGINT to the kernel's process group on interrupt and shutdown."""
     assert pool.starmap(_sigint_ignored, [()] * 2, workers=2) == [True, True]
+
+
+def _label(name: str, seed: int) -> str:
+    return f"{name}-{seed}"
+
+
+def test_seeded_runs_are_keyed_by_name_and_seed_in_order():
+    same = pool.seeded_runs(_label, ["a", "b"], (0, 1), workers=2)
+    assert same == {("a", 0): "a-0", ("a", 1): "a-1", ("b", 0): "b-0", ("b", 1): "b-1"}
+    own = pool.seeded_runs(_label, ["a", "b"], {"b": (2,), "a": (0, 1)}, workers=2)
+    assert list(own) == [("b", 2), ("a", 0), ("a", 1)]  # the mapping picks the order
+
+
+def test_seeded_runs_refuse_unknown_names_before_running_anything():
+    with pytest.raises(ValueError, match="'c'"):
+        pool.seeded_runs(_label, ["a", "b"], {"c": (0,)}, workers=2)
+    with pytest.raises(ValueError, match="'b'"):
+        pool.seeded_runs(_die, ["a", "b"], (0,), known=("a",), workers=2)  # _die never runs

@@ -228,7 +228,4 @@ def tagger_runs(
     Raises:
         ValueError: a variant not in HIDDEN_SIZE.
     """
-    unknown = [variant for variant in variants if variant not in HIDDEN_SIZE]
-    if unknown:  # fail here, not in a worker
-        raise ValueError(f"expected a variant in {sorted(HIDDEN_SIZE)}, got {unknown}")
-    return seeded_runs(tagger_run, variants, seeds, workers=workers)
+    return seeded_runs(tagger_run, variants, seeds, known=HIDDEN_SIZE, workers=workers)

@@ -210,9 +210,6 @@ def forecaster_runs(
     (:func:`lstm_ref.experiments.pool.seeded_runs`; the time taken changes, not a result).
 
     Raises:
-        KeyError: a name not in FORECASTERS.
+        ValueError: a name not in FORECASTERS.
     """
-    unknown = [name for name in names if name not in FORECASTERS]
-    if unknown:  # fail here, not in a worker
-        raise KeyError(f"expected forecasters from {list(FORECASTERS)}, got {unknown}")
-    return seeded_runs(forecaster_run, names, seeds, workers=workers)
+    return seeded_runs(forecaster_run, names, seeds, known=FORECASTERS, workers=workers)

@@ -29,7 +29,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -88,6 +88,7 @@ def seeded_runs(
     names: Sequence[str],
     seeds: Sequence[int] | Mapping[str, Sequence[int]],
     *,
+    known: Collection[str] | None = None,
     workers: int | None = None,
 ) -> dict[tuple[str, int], Any]:
     """``{(name, seed): run(name, seed)}`` for every name and its seeds, via :func:`starmap`.
@@ -97,11 +98,15 @@ def seeded_runs(
         names: the names to run, in order.
         seeds: the seeds of every name, or a mapping name -> seeds (then it picks the
             names and their order, and `names` only checks them).
+        known: the names `run` accepts, if it is choosy: others fail here, before any
+            run starts, not in a worker.
         workers: as for :func:`starmap`.
 
     Raises:
-        ValueError: a name in `seeds` that is not in `names`.
+        ValueError: a name in `seeds` that is not in `names`, or one not `known`.
     """
+    if known is not None and (unknown := [name for name in names if name not in known]):
+        raise ValueError(f"expected names from {list(known)}, got {unknown}")
     if isinstance(seeds, Mapping):
         unknown = [name for name in seeds if name not in names]
         if unknown:

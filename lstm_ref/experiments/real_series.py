@@ -229,7 +229,4 @@ def lstm_runs(
     Raises:
         ValueError: a representation not in REPRESENTATIONS.
     """
-    unknown = [r for r in representations if r not in REPRESENTATIONS]
-    if unknown:  # fail here, not in a worker
-        raise ValueError(f"expected representations from {REPRESENTATIONS}, got {unknown}")
-    return seeded_runs(lstm_run, representations, seeds, workers=workers)
+    return seeded_runs(lstm_run, representations, seeds, known=REPRESENTATIONS, workers=workers)
