@@ -154,3 +154,26 @@ def test_seeded_runs_refuse_unknown_names_before_running_anything():
         pool.seeded_runs(_label, ["a", "b"], {"c": (0,)}, workers=2)
     with pytest.raises(ValueError, match="'b'"):
         pool.seeded_runs(_die, ["a", "b"], (0,), known=("a",), workers=2)  # _die never runs
+
+
+def test_an_interrupted_sweep_ends_its_runs():
+    """Interrupting the kernel mid-sweep must not leave runs going on in the workers."""
+    pids = {pid for pid, _ in pool.starmap(_whoami, [()] * 4, workers=2)}
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(2)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pool.starmap(_spin, [(60.0,)] * 2, workers=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.perf_counter() - start < 30  # did not wait for the 60 s runs
+    gone, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)],
+                                    timeout=10)
+    assert not alive
+    assert pool.starmap(pow, [(2, 2), (3, 2)], workers=2) == [4, 9]  # fresh workers

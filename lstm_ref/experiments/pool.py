@@ -68,6 +68,8 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
     Raises:
         Whatever a job raises, re-raised here. A worker that dies (killed, out of
         memory) raises ``BrokenProcessPool``; the next call starts fresh workers.
+        KeyboardInterrupt (Jupyter's "interrupt the kernel") ends the workers and their
+        runs at once, and the next call starts fresh ones too.
     """
     jobs = list(jobs)
     if min(workers or available_workers(), len(jobs)) <= 1:
@@ -75,8 +77,8 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
     futures = [_pool(workers or available_workers()).submit(fn, *job) for job in jobs]
     try:
         return [future.result() for future in futures]
-    except BrokenProcessPool:
-        shutdown()
+    except (BrokenProcessPool, KeyboardInterrupt):
+        shutdown(kill=True)  # an interrupted sweep leaves no run going on behind it
         raise
     finally:
         for future in futures:  # after a failure, jobs not yet started are dropped
@@ -128,10 +130,17 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return _pools[workers]
 
 
-def shutdown() -> None:
-    """Stop the kept workers (they are started again when needed)."""
+def shutdown(*, kill: bool = False) -> None:
+    """Stop the kept workers (they are started again when needed).
+
+    With `kill`, end them at once, runs and all; otherwise let running jobs finish.
+    """
     while _pools:
-        _pools.popitem()[1].shutdown(wait=True, cancel_futures=True)
+        pool = _pools.popitem()[1]
+        if kill:  # Python 3.14 has pool.kill_workers(); before it, only the private map
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_worker(parent: int) -> None:
