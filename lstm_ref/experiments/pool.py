@@ -71,10 +71,10 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
         KeyboardInterrupt (Jupyter's "interrupt the kernel") ends the workers and their
         runs at once, and the next call starts fresh ones too.
     """
-    jobs = list(jobs)
-    if min(workers or available_workers(), len(jobs)) <= 1:
+    jobs, workers = list(jobs), workers or available_workers()
+    if min(workers, len(jobs)) <= 1:
         return [fn(*job) for job in jobs]
-    futures = [_pool(workers or available_workers()).submit(fn, *job) for job in jobs]
+    futures = [_pool(workers).submit(fn, *job) for job in jobs]
     try:
         return [future.result() for future in futures]
     except (BrokenProcessPool, KeyboardInterrupt):
