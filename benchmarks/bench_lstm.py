@@ -2,11 +2,14 @@
 
     python benchmarks/bench_lstm.py            # CPU, and CUDA when present
     python benchmarks/bench_lstm.py --rounds 15 --device cpu --threads 1 2
+    python benchmarks/bench_lstm.py --device cpu --threads 1 --shape 82 64 9 32  # chapter 1's
 
 Each round times both modules once, in alternating order, on the same input and
 weights; the figure reported is the median over rounds of the per-round ratio
 ours / torch, which cancels most of the drift of a shared, noisy machine.
-The target on CPU is a ratio of at most 1.3 for each kind (issue 15).
+The target on CPU is a ratio of at most 1.3 for each kind (issue 15) at the default
+shape. ``--shape`` times another one: chapters 1 and 4 train LSTMs of H = 32 on one thread,
+where every step's fixed costs (Python, each kernel's start) outweigh its arithmetic.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 
 import lstm_ref.nn
 
-SEQ_LEN, BATCH, INPUT, HIDDEN = 100, 64, 64, 256
+SHAPE = (100, 64, 64, 256)  # L, N, I, H
 TARGET = 1.3
 KINDS = ("LSTM", "GRU", "RNN")
 
@@ -51,12 +54,15 @@ def step_time(module, x, device) -> tuple[float, int]:
     return time.perf_counter() - start, minor_faults() - faults
 
 
-def compare(kind: str, num_layers: int, device: torch.device, rounds: int, warmup=2) -> dict:
+def compare(
+    kind: str, num_layers: int, device: torch.device, rounds: int, shape=SHAPE, warmup=2
+) -> dict:
+    seq_len, batch, input_size, hidden_size = shape
     torch.manual_seed(0)
-    theirs = getattr(torch.nn, kind)(INPUT, HIDDEN, num_layers).to(device)
-    ours = getattr(lstm_ref.nn, kind)(INPUT, HIDDEN, num_layers).to(device)
+    theirs = getattr(torch.nn, kind)(input_size, hidden_size, num_layers).to(device)
+    ours = getattr(lstm_ref.nn, kind)(input_size, hidden_size, num_layers).to(device)
     ours.load_state_dict(theirs.state_dict())
-    x = torch.randn(SEQ_LEN, BATCH, INPUT, device=device)
+    x = torch.randn(seq_len, batch, input_size, device=device)
     for _ in range(warmup):
         step_time(theirs, x, device), step_time(ours, x, device)
     times, faults = {"torch": [], "ours": []}, {"torch": [], "ours": []}
@@ -88,12 +94,15 @@ def main() -> None:
         "--threads", type=int, nargs="+", default=[torch.get_num_threads()], help=threads
     )
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    shape = "sequence length, batch, input and hidden size (default: %(default)s)"
+    parser.add_argument("--shape", type=int, nargs=4, default=SHAPE, metavar="LNIH", help=shape)
     args = parser.parse_args()
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     if "cuda" in devices and not torch.cuda.is_available():
         print("(no CUDA device: CPU only)")
         devices.remove("cuda")
-    print(f"torch {torch.__version__}; L={SEQ_LEN} N={BATCH} I={INPUT} H={HIDDEN}, float32, "
+    L, N, I, H = args.shape
+    print(f"torch {torch.__version__}; L={L} N={N} I={I} H={H}, float32, "
           f"forward+backward, {args.rounds} rounds; target {TARGET}× on CPU")  # fmt: skip
     print("| device | threads | kind | layers | torch.nn (ms) | lstm_ref (ms) | ratio (min–max) "
           "| page faults per pass (torch / ours) |")  # fmt: skip
@@ -105,7 +114,7 @@ def main() -> None:
             torch.set_num_threads(threads)
             for kind in args.kinds:
                 for num_layers in (1, 2):
-                    r = compare(kind, num_layers, torch.device(device), args.rounds)
+                    r = compare(kind, num_layers, torch.device(device), args.rounds, args.shape)
                     low, high = r["ratio_spread"]
                     theirs_faults, ours_faults = r["faults"]
                     print(f"| {device} | {threads} | {kind} | {num_layers} | {r['torch_ms']:.1f} "

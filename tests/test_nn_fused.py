@@ -7,6 +7,7 @@ lstm_step through autograd, and torch.nn.LSTM in float32, where the oneDNN GEMM 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import lstm_ref.nn as ours
 from lstm_ref.nn import fused
@@ -80,8 +81,41 @@ def test_linear_backward_passes_gradcheck(bias):
     assert torch.autograd.gradcheck(fused._Linear.apply, (x, W, b if bias else None))
 
 
-def test_linear_float32_matches_f_linear():
-    """In float32 on the CPU this is oneDNN's GEMM (when torch has it) against MKL's."""
+@pytest.fixture(params=["oneDNN", "torch"])
+def gemm(request, monkeypatch):
+    """Each float32 test twice: every product on oneDNN's GEMM, then every one on torch's
+    (the small products of these tests would otherwise all take torch's)."""
+    monkeypatch.setattr(fused, "ONEDNN_MIN_MACS", 0 if request.param == "oneDNN" else 2**62)
+    return request.param
+
+
+def gemm_ops(run) -> set[str]:
+    """The names of the matrix-product ops that run() dispatches."""
+    seen = set()
+
+    class Spy(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.add(func.name())
+            return func(*args, **(kwargs or {}))
+
+    with Spy():
+        run()
+    return {name for name in seen if "linear" in name or "mm" in name}
+
+
+@pytest.mark.skipif(not fused._ONEDNN, reason="this torch is built without oneDNN")
+def test_only_products_worth_its_start_go_to_onednn():
+    """Below ONEDNN_MIN_MACS multiply-adds torch's GEMM runs, at or above it oneDNN's."""
+    side = round(fused.ONEDNN_MIN_MACS ** (1 / 3))  # M = K = P: M·K·P ≈ the threshold
+    with torch.no_grad():
+        small, big = torch.randn(side - 1, side - 1), torch.randn(side + 1, side + 1)
+        assert gemm_ops(lambda: fused._matmul_t(small, small)) == {"aten::mm"}
+        assert gemm_ops(lambda: fused._matmul_t(big, big)) == {"mkldnn::_linear_pointwise"}
+        assert gemm_ops(lambda: fused._matmul_t(big.double(), big.double())) == {"aten::mm"}
+
+
+def test_linear_float32_matches_f_linear(gemm):
+    """In float32 on the CPU: oneDNN's GEMM (when torch has it) or torch's, against F.linear."""
     gen = torch.Generator().manual_seed(0)
     x, W, b = (torch.randn(s, generator=gen).requires_grad_() for s in [(7, 6, 5), (9, 5), (9,)])
     grads = []
@@ -93,8 +127,8 @@ def test_linear_float32_matches_f_linear():
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_lstm_float32_matches_torch(bidirectional):
-    """The fast path as the benchmark runs it: float32, oneDNN, two layers."""
+def test_lstm_float32_matches_torch(bidirectional, gemm):
+    """The fast path as the benchmark runs it: float32, either GEMM, two layers."""
     torch.manual_seed(0)
     theirs = torch.nn.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)
     mine = ours.LSTM(6, 8, num_layers=2, bidirectional=bidirectional)

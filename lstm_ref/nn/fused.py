@@ -43,15 +43,26 @@ def _onednn_applies(x: Tensor) -> bool:
     return _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu"
 
 
+ONEDNN_MIN_MACS = 1 << 22
+"""Products of fewer multiply-adds (M·K·P) take torch's own GEMM: each oneDNN call costs
+15–20 µs more before it starts, which small products (the recurrent step at H ≤ 64)
+never win back; at M·K·P ≈ 2²² the two tie (benchmarks/README.md)."""
+
+
+def _onednn_pays(a: Tensor, b: Tensor) -> bool:
+    """Whether a bᵀ, a (..., K) and b (P, K), is worth oneDNN's GEMM (ONEDNN_MIN_MACS)."""
+    return _onednn_applies(a) and a.numel() * b.shape[0] >= ONEDNN_MIN_MACS
+
+
 def _matmul_t(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
-    """a bᵀ + bias for 2-d a (M, K), b (P, K): oneDNN's GEMM where it applies.
+    """a bᵀ + bias for 2-d a (M, K), b (P, K): oneDNN's GEMM where it applies and pays.
 
     oneDNN reads b in place whether it is contiguous or the transpose of a contiguous
     matrix (``W.t()``); a non-contiguous a is first copied.
     """
-    if _onednn_applies(a) and not torch.is_grad_enabled():  # the op has no autograd
+    if _onednn_pays(a, b) and not torch.is_grad_enabled():  # the op has no autograd
         return torch.ops.mkldnn._linear_pointwise(a, b, bias, "none", [], "")
-    return F.linear(a, b, bias)  # float64, CUDA, or building a graph (double backward)
+    return F.linear(a, b, bias)  # small, float64, CUDA, or building a graph (double backward)
 
 
 def _weight_grad(dy: Tensor, x: Tensor) -> Tensor:
@@ -91,8 +102,8 @@ class _Linear(torch.autograd.Function):
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
-    """``F.linear(x, W, b)``, with oneDNN's GEMM for float32 on the CPU."""
-    if _onednn_applies(x):
+    """``F.linear(x, W, b)``, with oneDNN's GEMM for large float32 products on the CPU."""
+    if _onednn_pays(x, W):
         return _Linear.apply(x, W, b)
     return F.linear(x, W, b)
 
@@ -143,9 +154,11 @@ class _LSTMScan(torch.autograd.Function):
         h, c = x.new_empty(L + 1, N, H), x.new_empty(L + 1, N, H)  # h[t + 1] = h_t
         tanh_c = x.new_empty(L, N, H)
         h[0], c[0] = h_0, c_0
-        for t in range(L):
-            gates[t] += _matmul_t(h[t], W_hh, b_hh)  # a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh
-            lstm_step_forward(gates[t], c[t], c[t + 1], tanh_c[t], h[t + 1])
+        # a_[t] is gates[t], h_[t] is h[t], ...: every step's views made in one call each
+        a_, h_, c_, tanh_c_ = gates.unbind(0), h.unbind(0), c.unbind(0), tanh_c.unbind(0)
+        for t in range(L):  # a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh
+            a_[t].add_(_matmul_t(h_[t], W_hh, b_hh))
+            lstm_step_forward(a_[t], c_[t], c_[t + 1], tanh_c_[t], h_[t + 1])
         output = h[1:]  # (L, N, H)
         ctx.save_for_backward(x, h_0, c_0, W_ih, W_hh, b_ih, b_hh, output)
         ctx.buffers = gates, h, c, tanh_c
@@ -161,11 +174,13 @@ class _LSTMScan(torch.autograd.Function):
         L, N, G = gates.shape
         d_gates = torch.empty_like(gates)  # (L, N, 4H): ∂ℓ/∂a_t, step by step
         dh, dc = dh_n, dc_n
+        a_, c_, tanh_c_, d_a_ = gates.unbind(0), c.unbind(0), tanh_c.unbind(0), d_gates.unbind(0)
+        d_output_, W_hh_t = d_output.unbind(0), W_hh.t()
         for t in range(L - 1, -1, -1):
-            dh = dh + d_output[t]  # h_t feeds the output and step t + 1
-            dc = lstm_step_backward(dh, dc, gates[t], c[t], tanh_c[t], d_gates[t])
+            dh = dh + d_output_[t]  # h_t feeds the output and step t + 1
+            dc = lstm_step_backward(dh, dc, a_[t], c_[t], tanh_c_[t], d_a_[t])
             if t > 0 or ctx.needs_input_grad[1]:  # no product for an h_0 that needs none
-                dh = _matmul_t(d_gates[t], W_hh.t())  # dh_{t-1} = d_gates W_hh
+                dh = _matmul_t(d_a_[t], W_hh_t)  # dh_{t-1} = d_gates W_hh
         # The rest sums over time: one (4H × LN) product each, after the loop.
         # a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh: two linear maps with one gradient d_a
         need_x, need_h0, _, need_W_ih, need_W_hh, need_b_ih, need_b_hh = ctx.needs_input_grad
