@@ -22,9 +22,12 @@ from torch.utils import flop_counter
 
 from .functional import lstm_step
 
-# The derivatives from the output y, as autograd computes them; grad_input=out writes there.
-sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, y) -> grad·y(1 − y), y = σ(a)
-tanh_backward = torch.ops.aten.tanh_backward  # (grad, y) -> grad·(1 − y²), y = tanh(a)
+# The derivatives from the output y, as autograd computes them, written into grad_input=.
+# Their overloads are looked up once, here: through torch.ops.aten.sigmoid_backward(...,
+# grad_input=) each call looked its overload up again and took 8.7 µs, against 3.2 µs for
+# the overload itself, longer than the kernel at H = 32 (benchmarks/README.md).
+sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input  # grad·y(1 − y), y = σ(a)
+tanh_backward = torch.ops.aten.tanh_backward.grad_input  # grad·(1 − y²), y = tanh(a)
 
 _ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
@@ -128,13 +131,14 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, d_gates) -> Tensor:
 
     Writes ∂ℓ/∂(pre-activations) into ``d_gates`` (N, 4H) and returns ∂ℓ/∂c_{t-1};
     ``gates`` holds the activations (i, f, g, o) that :func:`lstm_step_forward` left.
-    ``sigmoid_backward(grad, y)`` is grad·y(1 − y) and ``tanh_backward(grad, y)`` is
-    grad·(1 − y²), for y = σ(a) or tanh(a): the derivative in terms of the output, each
-    one ATen kernel (the ones autograd itself calls) instead of three.
+    ``sigmoid_backward(grad, y, grad_input=out)`` writes grad·y(1 − y) into out and
+    ``tanh_backward`` grad·(1 − y²), for y = σ(a) or tanh(a): the derivative in terms of
+    the output, each one ATen kernel (the ones autograd itself calls) instead of three.
     """
     i, f, g, o = gates.chunk(4, dim=-1)
     di, df, dg, do = d_gates.chunk(4, dim=-1)
-    dc = dc + tanh_backward(dh * o, tanh_c)  # dc = dc_next + dh·o·(1 − tanh²c)
+    d_tanh_c = dh * o  # then, in place, dh·o·(1 − tanh²c)
+    dc = dc + tanh_backward(d_tanh_c, tanh_c, grad_input=d_tanh_c)  # dc = dc_next + that
     sigmoid_backward(dc * g, i, grad_input=di)  # di = dc·g·i(1 − i)
     sigmoid_backward(dc * c_prev, f, grad_input=df)  # df = dc·c_prev·f(1 − f)
     tanh_backward(dc * i, g, grad_input=dg)  # dg = dc·i(1 − g²)
