@@ -7,8 +7,9 @@ time written out (:func:`lstm_step_backward`), one line per equation.
 
 Why oneDNN: on the CPU, torch's ``mm`` calls MKL, whose float32 GEMM on an AMD CPU runs
 half as fast as oneDNN's, which ``torch.nn.LSTM`` itself uses. :func:`linear` is
-``F.linear`` computed with oneDNN where it can be (float32 on the CPU) and torch's own
-matrix product everywhere else (float64, CUDA, and a graph for double backward).
+``F.linear`` computed with oneDNN where it can be (float32 on the CPU) and pays (at least
+``ONEDNN_MIN_MACS`` multiply-adds), and torch's own matrix product everywhere else (small
+products, float64, CUDA, and a graph for double backward).
 
 Symbols: L steps, N batch, H hidden size; gate blocks (i, f, g, o) as in torch.
 """
