@@ -138,8 +138,8 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, d_gates) -> Tensor:
     """
     i, f, g, o = gates.chunk(4, dim=-1)
     di, df, dg, do = d_gates.chunk(4, dim=-1)
-    d_tanh_c = dh * o  # then, in place, dh·o·(1 − tanh²c)
-    dc = dc + tanh_backward(d_tanh_c, tanh_c, grad_input=d_tanh_c)  # dc = dc_next + that
+    d_tanh_c = dh * o  # ∂ℓ/∂tanh(c_t) = dh·o, turned in place into ∂ℓ/∂c_t's share:
+    dc = dc + tanh_backward(d_tanh_c, tanh_c, grad_input=d_tanh_c)  # dc_next + dh·o(1 − tanh²c)
     sigmoid_backward(dc * g, i, grad_input=di)  # di = dc·g·i(1 − i)
     sigmoid_backward(dc * c_prev, f, grad_input=df)  # df = dc·c_prev·f(1 − f)
     tanh_backward(dc * i, g, grad_input=dg)  # dg = dc·i(1 − g²)
