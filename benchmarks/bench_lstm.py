@@ -95,7 +95,9 @@ def main() -> None:
     )
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     shape = "sequence length, batch, input and hidden size (default: %(default)s)"
-    parser.add_argument("--shape", type=int, nargs=4, default=SHAPE, metavar="LNIH", help=shape)
+    parser.add_argument(
+        "--shape", type=int, nargs=4, default=SHAPE, metavar=("L", "N", "I", "H"), help=shape
+    )
     args = parser.parse_args()
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     if "cuda" in devices and not torch.cuda.is_available():

@@ -1,7 +1,8 @@
 """lstm_ref.nn.fused: the LSTM's hand-written backward and the oneDNN linear.
 
 The oracles: torch.autograd.gradcheck (central differences, float64), the plain loop of
-lstm_step through autograd, and torch.nn.LSTM in float32, where the oneDNN GEMM runs.
+lstm_step through autograd, and torch.nn.LSTM in float32, with every product on oneDNN's
+GEMM and then every one on torch's (the `gemm` fixture).
 """
 
 import pytest
@@ -81,7 +82,10 @@ def test_linear_backward_passes_gradcheck(bias):
     assert torch.autograd.gradcheck(fused._Linear.apply, (x, W, b if bias else None))
 
 
-@pytest.fixture(params=["oneDNN", "torch"])
+NO_ONEDNN = pytest.mark.skipif(not fused._ONEDNN, reason="this torch is built without oneDNN")
+
+
+@pytest.fixture(params=[pytest.param("oneDNN", marks=NO_ONEDNN), "torch"])
 def gemm(request, monkeypatch):
     """Each float32 test twice: every product on oneDNN's GEMM, then every one on torch's
     (the small products of these tests would otherwise all take torch's)."""
@@ -103,7 +107,7 @@ def gemm_ops(run) -> set[str]:
     return {name for name in seen if "linear" in name or "mm" in name}
 
 
-@pytest.mark.skipif(not fused._ONEDNN, reason="this torch is built without oneDNN")
+@NO_ONEDNN
 def test_only_products_worth_its_start_go_to_onednn():
     """Below ONEDNN_MIN_MACS multiply-adds torch's GEMM runs, at or above it oneDNN's."""
     side = round(fused.ONEDNN_MIN_MACS ** (1 / 3))  # M = K = P: M·K·P ≈ the threshold
@@ -112,6 +116,23 @@ def test_only_products_worth_its_start_go_to_onednn():
         assert gemm_ops(lambda: fused._matmul_t(small, small)) == {"aten::mm"}
         assert gemm_ops(lambda: fused._matmul_t(big, big)) == {"mkldnn::_linear_pointwise"}
         assert gemm_ops(lambda: fused._matmul_t(big.double(), big.double())) == {"aten::mm"}
+
+
+@NO_ONEDNN
+@pytest.mark.parametrize("big", [False, True])
+def test_linear_counts_the_multiply_adds_of_every_product(big):
+    """fused.linear on a 3-d x: its forward and both backward products (dx = dy W and
+    dW = dyᵀ x, each M·I·O multiply-adds, M = L·N) go to one GEMM, chosen by that count."""
+    L, N, I, O = 10, 32, 64, 128  # M·I·O = 2^21.3: under the threshold; 8 × L: over
+    x = torch.randn(8 * L if big else L, N, I, requires_grad=True)
+    W, b = torch.randn(O, I, requires_grad=True), torch.randn(O, requires_grad=True)
+
+    def run():
+        y = fused.linear(x, W, b)
+        torch.autograd.grad(y.sum(), (x, W, b))
+
+    expected = {"mkldnn::_linear_pointwise"} if big else {"aten::addmm", "aten::mm"}
+    assert gemm_ops(run) == expected
 
 
 def test_linear_float32_matches_f_linear(gemm):

@@ -3,7 +3,7 @@
 :func:`lstm_ref.nn.functional.lstm_step` is the readable reference; autograd takes its
 backward through a dozen nodes per step. :func:`lstm_scan` runs the same step over a whole
 sequence as one ``torch.autograd.Function`` whose backward is the LSTM's backward through
-time written out (:func:`lstm_step_backward`), one line per equation.
+time written out (:func:`lstm_step_backward`), one line per equation (two for δc_t).
 
 Why oneDNN: on the CPU, torch's ``mm`` calls MKL, whose float32 GEMM on an AMD CPU runs
 half as fast as oneDNN's, which ``torch.nn.LSTM`` itself uses. :func:`linear` is
@@ -38,7 +38,7 @@ if _ONEDNN and torch.ops.mkldnn._linear_pointwise not in flop_counter.flop_regis
     @flop_counter.register_flop_formula(torch.ops.mkldnn._linear_pointwise)
     def _linear_pointwise_flops(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
         """FLOPs of x Wᵀ (M, K)·(K, P): as torch counts ``mm``, so FlopCounterMode sees
-        the LSTM's products on this path too (chapter 3 counts them)."""
+        the LSTM's products on this path too, when they are large enough to take it."""
         return 2 * x_shape[0] * x_shape[1] * w_shape[0]
 
 
