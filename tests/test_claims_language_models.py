@@ -114,6 +114,31 @@ def test_word_classes_equal_a_plain_loop():
     assert kinds == "ooofiiiiofioooofo"  # for text[1:] = " = foo_1(ab) + 2\n"
 
 
+def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
+    """The chapter's model trains on all cores, the rest on one each: "One core gives the
+    same numbers, only later" holds only if the thread count changes no bit."""
+    from dataclasses import replace
+
+    from lstm_ref.experiments.models import torch_threads
+
+    recipe = replace(lm.MAIN, steps=4)
+    runs = {}
+    for threads in (1, 2, 3):
+        with torch_threads(threads):
+            runs[threads] = lm.train_language_model(recipe, seed=0)
+    for threads, run in runs.items():
+        assert run.losses == runs[1].losses, f"{threads} threads"
+        for p, q in zip(run.model.parameters(), runs[1].model.parameters(), strict=True):
+            assert torch.equal(p, q), f"{threads} threads"
+
+
+def test_only_the_main_model_outweighs_a_fair_share_of_two_cores():
+    recipes = [lm.MAIN, *lm.comparisons().values()]
+    total = sum(map(lm.work, recipes))
+    assert lm.work(lm.MAIN) * 2 > total  # so it trains first, on both cores
+    assert all(lm.work(r) * 2 < total for r in recipes[1:])  # and these one per core
+
+
 # --- truncated BPTT --------------------------------------------------------------------
 
 

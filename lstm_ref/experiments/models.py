@@ -90,18 +90,23 @@ class ModelSpec:
 
 
 @contextmanager
-def single_thread() -> Iterator[None]:
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block on `count` torch threads, then restore the previous count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def single_thread():
     """Run the block on one torch thread, then restore the previous count.
 
     The models here are small, so a second thread costs more than it saves (and much
     more on a busy machine), and one thread makes runs repeat bit for bit.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    return torch_threads(1)
 
 
 @torch.no_grad()
