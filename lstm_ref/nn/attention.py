@@ -41,8 +41,9 @@ class AdditiveAttention(nn.Module):
 
     The scores take a matrix-vector product with v, whose backward is an outer product,
     not ``self.v``'s GEMM of inner size 1; k is made contiguous so that the broadcast sum
-    over (T, N, S, A) reads both terms along A. Both are 10-15 % of a training step
-    of chapter 6's attention model, and the results are the same to the bit.
+    over (T, N, S, A) reads both terms along A. Together they take 11-15 % off a training
+    step of chapter 6's attention model under glibc's default allocator, 4-7 % in the
+    pool's workers (benchmarks/README.md); the results are the same to the bit.
     """
 
     def __init__(self, hidden_size: int, attention_size: int | None = None) -> None:
