@@ -36,7 +36,7 @@ def main(one_thread):
 def comparison(main):
     results = {}
     for (batches, L), recipe in lm.comparisons().items():
-        run = lm.language_model(recipe, seed=0)  # trained beside the main model
+        run = lm.language_model(recipe, seed=0)  # trained after the main model
         windows = lm.window_log_probs(run.model, lm.corpus().valid_ids, L)
         results[batches, L] = (run, lm.bits(run.valid_log_probs), lm.bits(windows.flatten()))
     return results
@@ -120,10 +120,11 @@ def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
     from dataclasses import replace
 
     from lstm_ref.experiments.models import torch_threads
+    from lstm_ref.experiments.pool import available_workers
 
     recipe = replace(lm.MAIN, steps=4)
     runs = {}
-    for threads in (1, 2, 3):
+    for threads in sorted({1, 2, 3, available_workers()}):  # the count it trains with
         with torch_threads(threads):
             runs[threads] = lm.train_language_model(recipe, seed=0)
     for threads, run in runs.items():
@@ -132,11 +133,14 @@ def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
             assert torch.equal(p, q), f"{threads} threads"
 
 
-def test_only_the_main_model_outweighs_a_fair_share_of_two_cores():
+@pytest.mark.parametrize("workers", [1, 2, 4, 5, 16])
+def test_only_the_main_model_trains_alone_first(workers):
     recipes = [lm.MAIN, *lm.comparisons().values()]
-    total = sum(map(lm.work, recipes))
-    assert lm.work(lm.MAIN) * 2 > total  # so it trains first, on both cores
-    assert all(lm.work(r) * 2 < total for r in recipes[1:])  # and these one per core
+    expected = [lm.MAIN] if workers > 1 else []  # one core: everything in turn, here
+    assert lm.trains_alone(recipes, workers) == expected
+    comparisons = recipes[1:]
+    assert lm.trains_alone(comparisons, workers) == []  # equal runs: none goes first
+    assert lm.trains_alone([lm.MAIN], workers) == []  # alone anyway
 
 
 # --- truncated BPTT --------------------------------------------------------------------

@@ -188,7 +188,7 @@ class LMRun:
     recipe: Recipe
     model: CharLSTM  # in eval mode
     losses: list[float]  # training loss per step, bits per char
-    cpu_seconds: float  # training only
+    cpu_seconds: float  # training only, the CPU time of all its threads
 
     @cached_property
     def valid_log_probs(self) -> Tensor:
@@ -271,17 +271,17 @@ def language_models(
 ) -> list[LMRun]:
     """:func:`language_model` of every recipe, in order (cached).
 
-    The recipes not trained yet train at once, spread over `workers` processes
-    (:func:`lstm_ref.experiments.pool.starmap`), one torch thread each. A run that would
-    outlast all the others on a core of its own (:func:`work` over a fair share; chapter
-    5's MAIN beside the comparisons) trains first, here, with `workers` torch threads.
-    Every run is seeded and its numbers do not depend on its thread count (tested), so
-    where it runs changes only the time taken; `cpu_seconds` counts all its threads.
+    The recipes not trained yet are scheduled by :func:`trains_alone`: a run with more
+    than a fair share of the work (chapter 5's MAIN beside the comparisons) trains
+    first, here, on `workers` torch threads; the rest then train at once, spread over
+    `workers` processes (:func:`lstm_ref.experiments.pool.starmap`), one torch thread
+    each (a single one left runs here, on the caller's threads). Every run is seeded and
+    its numbers do not depend on its thread count (tested), so where it runs changes
+    only the time taken; `cpu_seconds` counts the CPU time of all its threads.
     """
     missing = [r for r in dict.fromkeys(recipes) if (r, seed) not in _trained]
     workers = workers or available_workers()
-    total = sum(map(work, missing))
-    alone = [r for r in missing if workers > 1 and work(r) * workers > total]
+    alone = trains_alone(missing, workers)
     for recipe in alone:
         with torch_threads(workers):
             _trained[recipe, seed] = train_language_model(recipe, seed)
@@ -289,6 +289,18 @@ def language_models(
     runs = starmap(train_language_model, [(r, seed) for r in rest], workers=workers)
     _trained.update({(r, seed): run for r, run in zip(rest, runs)})
     return [_trained[r, seed] for r in recipes]
+
+
+def trains_alone(recipes: list[Recipe], workers: int) -> list[Recipe]:
+    """The recipes whose :func:`work` exceeds a fair share of `workers` cores: on a core
+    of its own such a run would still be training after all the others had finished.
+
+    The share is the total over min(workers, len(recipes)): with fewer runs than cores
+    no run waits for another anyway, so a run needs more than that to go first.
+    """
+    cores = min(workers, len(recipes))
+    total = sum(map(work, recipes))
+    return [r for r in recipes if cores > 1 and work(r) * cores > total]
 
 
 def work(recipe: Recipe) -> int:

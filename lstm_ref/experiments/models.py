@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -100,7 +100,7 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def single_thread():
+def single_thread() -> AbstractContextManager[None]:
     """Run the block on one torch thread, then restore the previous count.
 
     The models here are small, so a second thread costs more than it saves (and much

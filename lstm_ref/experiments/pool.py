@@ -1,7 +1,7 @@
 """Independent seeded runs spread over the machine's cores, results in order.
 
-Every training run in the experiments seeds itself (weights and batches) and uses one
-torch thread, so it gives the same numbers in any process. Running the runs of a sweep
+Every training run in the experiments seeds itself (weights and batches) and runs here
+on one torch thread, so it gives the same numbers in any process. Running the runs of a sweep
 in parallel processes therefore changes only the wall time: on two cores, a chapter's
 training takes about half as long.
 
@@ -179,16 +179,18 @@ def keep_freed_memory() -> bool:
     pays a page fault for every 4 KiB of its large activations: chapter 6's attention
     scores, 2.5 MB per buffer, cost about 1 700 faults and 3-4 ms of a 30 ms step.
     Setting both thresholds (``mallopt``, as ``GLIBC_TUNABLES=glibc.malloc.…`` would at
-    start-up) keeps the memory in the process instead, at the price of holding up to
-    64 MiB it no longer uses. PyTorch's CPU tuning guide suggests jemalloc or TCMalloc for the
-    same reason; they are not on every machine, glibc is on every Linux. No result
-    changes: the arithmetic is the same, only where the memory comes from is not.
+    start-up) keeps the memory in the process instead, at the price of holding on to
+    what it freed (up to 64 MiB free at the top of the heap). PyTorch's CPU tuning guide
+    suggests jemalloc or TCMalloc for the same reason; they are not on every machine,
+    glibc is on most Linux ones. No result changes: the arithmetic is the same, only
+    where the memory comes from is not (benchmarks/README.md, "Chapter times").
 
     Elsewhere (macOS, Windows, musl) it does nothing and returns False.
     """
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(None)
+    libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(
         libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
         and libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD)
