@@ -7,11 +7,14 @@ with margins, not the numbers themselves.
 """
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from lstm_ref.experiments import language_model as lm
+from lstm_ref.experiments.models import torch_threads
+from lstm_ref.experiments.pool import available_workers
 
 pytestmark = pytest.mark.slow
 
@@ -117,11 +120,6 @@ def test_word_classes_equal_a_plain_loop():
 def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
     """The chapter's model trains on all cores, the rest on one each: "One core gives the
     same numbers, only later" holds only if the thread count changes no bit."""
-    from dataclasses import replace
-
-    from lstm_ref.experiments.models import torch_threads
-    from lstm_ref.experiments.pool import available_workers
-
     recipe = replace(lm.MAIN, steps=4)
     runs = {}
     for threads in sorted({1, 2, 3, available_workers()}):  # the count it trains with

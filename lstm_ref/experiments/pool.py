@@ -1,9 +1,9 @@
 """Independent seeded runs spread over the machine's cores, results in order.
 
-Every training run in the experiments seeds itself (weights and batches) and runs here
-on one torch thread, so it gives the same numbers in any process. Running the runs of a sweep
-in parallel processes therefore changes only the wall time: on two cores, a chapter's
-training takes about half as long.
+Every training run in the experiments seeds itself (weights and batches), and a worker
+runs it on one torch thread, so it gives the same numbers in any process. Running the
+runs of a sweep in parallel processes therefore changes only the wall time: on two
+cores, a chapter's training takes about half as long.
 
 Processes are started with ``spawn`` (a fresh interpreter), never ``fork``: forking a
 process whose OpenMP threads have run can deadlock the child, and a Jupyter kernel's
@@ -183,7 +183,8 @@ def keep_freed_memory() -> bool:
     what it freed (up to 64 MiB free at the top of the heap). PyTorch's CPU tuning guide
     suggests jemalloc or TCMalloc for the same reason; they are not on every machine,
     glibc is on most Linux ones. No result changes: the arithmetic is the same, only
-    where the memory comes from is not (benchmarks/README.md, "Chapter times").
+    where the memory comes from is not (benchmarks/README.md, "Chapters 5 and 6, and the memory
+    of the pool's workers").
 
     Elsewhere (macOS, Windows, musl) it does nothing and returns False.
     """
