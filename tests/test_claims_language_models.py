@@ -7,6 +7,7 @@ with margins, not the numbers themselves.
 """
 
 import math
+import time
 from dataclasses import replace
 
 import pytest
@@ -39,7 +40,7 @@ def main(one_thread):
 def comparison(main):
     results = {}
     for (batches, L), recipe in lm.comparisons().items():
-        run = lm.language_model(recipe, seed=0)  # trained after the main model
+        run = lm.language_model(recipe, seed=0)  # trained beside the main model
         windows = lm.window_log_probs(run.model, lm.corpus().valid_ids, L)
         results[batches, L] = (run, lm.bits(run.valid_log_probs), lm.bits(windows.flatten()))
     return results
@@ -139,6 +140,81 @@ def test_only_the_main_model_trains_alone_first(workers):
     comparisons = recipes[1:]
     assert lm.trains_alone(comparisons, workers) == []  # equal runs: none goes first
     assert lm.trains_alone([lm.MAIN], workers) == []  # alone anyway
+
+
+SMALL = replace(lm.MAIN, steps=3, hidden_size=8, embedding_dim=4, batch_size=4, bptt=8)
+BIG = replace(SMALL, steps=6, hidden_size=32)  # more work than the two small runs together
+
+
+def test_a_run_repeats_bit_for_bit_when_its_thread_count_changes_midway(one_thread):
+    """The chapter's model starts on the core the workers leave free and takes both
+    when they finish: changing the count between steps must change no bit either."""
+    recipe, counts = replace(lm.MAIN, steps=8), iter([1, 2, 1, 3, 2, 1, 2, 1])  # per step
+    with torch_threads(2):
+        switched = lm.train_language_model(recipe, 0, threads=lambda: next(counts))
+        assert torch.get_num_threads() == 2  # restored
+    fixed = lm.train_language_model(recipe, 0)
+    assert switched.losses == fixed.losses
+    for p, q in zip(switched.model.parameters(), fixed.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_started_runs_train_in_a_worker_and_the_big_one_here_on_the_free_cores(
+    one_thread, monkeypatch
+):
+    small = [replace(SMALL, lr=lr) for lr in (0.01, 0.02)]  # two distinct recipes
+    seed = 7
+    lm.start_language_models([BIG, *small], seed, workers=2)
+    assert set(lm._training) == {(r, seed) for r in small}  # the big one was not started
+    counts, train_here = [], lm.train_language_model
+
+    def spy(recipe, seed, threads):  # records what the run here was offered
+        counts.append(threads())  # while both small runs are in the worker: one core
+        while lm.busy(lm._training.values()):
+            time.sleep(0.01)
+        counts.append(threads())  # once they are done: both cores
+        return train_here(recipe, seed, threads)
+
+    monkeypatch.setattr(lm, "train_language_model", spy)
+    runs = lm.language_models([BIG, *small], seed, workers=2)
+    assert counts == [1, 2]
+    assert lm._training == {}  # collected
+    for run in runs[1:]:  # scored in the worker, so the chapter does not wait for it
+        assert "valid_log_probs" in run.__dict__
+    monkeypatch.undo()
+    for recipe, run in zip([BIG, *small], runs, strict=True):  # the same as here, in turn
+        alone = lm.train_language_model(recipe, seed)
+        assert run.losses == alone.losses
+        for p, q in zip(run.model.parameters(), alone.model.parameters(), strict=True):
+            assert torch.equal(p, q)
+    assert torch.equal(runs[1].valid_log_probs, lm.stream_log_probs(runs[1].model,
+                                                                    lm.corpus().valid_ids))
+
+
+def test_a_failed_run_here_ends_the_started_runs_and_trains_again_when_asked(
+    one_thread, monkeypatch
+):
+    small = [replace(SMALL, lr=lr) for lr in (0.03, 0.04)]
+    seed = 8
+
+    def fail(recipe, seed, threads):
+        raise RuntimeError("out of memory, say")
+
+    monkeypatch.setattr(lm, "train_language_model", fail)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        lm.language_models([BIG, *small], seed, workers=2)
+    assert lm._training == {} and not any((r, seed) in lm._trained for r in small)
+    monkeypatch.undo()
+    runs = lm.language_models([BIG, *small], seed, workers=2)
+    assert [run.recipe for run in runs] == [BIG, *small]
+
+
+def test_on_one_core_nothing_starts_and_everything_trains_here(one_thread):
+    small = [replace(SMALL, lr=lr) for lr in (0.05, 0.06)]
+    lm.start_language_models([BIG, *small], seed=9, workers=1)
+    assert lm._training == {}
+    lm.start_language_models([small[0]], seed=9, workers=2)  # a single run: no one beside
+    assert lm._training == {}
 
 
 # --- truncated BPTT --------------------------------------------------------------------

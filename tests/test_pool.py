@@ -213,3 +213,23 @@ def test_an_interrupted_sweep_ends_its_runs():
                                     timeout=10)
     assert not alive
     assert pool.starmap(pow, [(2, 2), (3, 2)], workers=2) == [4, 9]  # fresh workers
+
+
+def test_started_jobs_run_in_the_background_while_the_caller_goes_on():
+    futures = pool.start(_spin, [(0.5,), (0.5,)], workers=1)  # one worker: in turn
+    assert pool.busy(futures) == 2  # returned at once, nothing finished yet
+    began = time.perf_counter()
+    while pool.busy(futures) == 2:  # the first finishes while this process waits here
+        time.sleep(0.01)
+    assert pool.busy(futures) == 1
+    assert time.perf_counter() - began < 30
+    finished = pool.results(futures)
+    assert pool.busy(futures) == 0 and len(finished) == 2
+    (pid, _), = pool.results(pool.start(_whoami, [()], workers=1))
+    assert pid != os.getpid()  # even one worker is a process of its own
+
+
+def test_results_of_started_jobs_come_back_in_order_or_raise():
+    assert pool.results(pool.start(pow, [(2, 5), (3, 2), (5, 1)], workers=2)) == [32, 9, 5]
+    with pytest.raises(ZeroDivisionError):
+        pool.results(pool.start(divmod, [(1, 1), (1, 0)], workers=2))

@@ -19,6 +19,7 @@ computation per process:
     ngram_log_probs(order, part) -> ln p of each held-out character under the n-gram
     language_model(recipe, seed) -> LMRun: the trained model and what it measured
     language_models(recipes)     -> the same for several, trained on the machine's cores
+    start_language_models(...)   -> start those that train in workers, collect them later
     word_classes(text)           -> which predicted characters begin or continue a word
     samples(seed)                -> text drawn from the MAIN model, one per SAMPLERS entry
     unit_search(seed)            -> the MAIN model's cells against python_structure labels
@@ -29,14 +30,15 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 
 import torch
 from torch import Tensor
 
-from lstm_ref.experiments.models import torch_threads
-from lstm_ref.experiments.pool import available_workers, starmap
+from lstm_ref.experiments.pool import available_workers, busy, results, shutdown, start
 from lstm_ref.text import (
     CharLSTM,
     CharVocab,
@@ -259,6 +261,7 @@ def window_log_probs(model: CharLSTM, ids: Tensor, length: int) -> Tensor:
 
 
 _trained: dict[tuple[Recipe, int], LMRun] = {}  # (recipe, seed) -> run, this process's
+_training: dict[tuple[Recipe, int], Future] = {}  # started in the background, not collected
 
 
 def language_model(recipe: Recipe = MAIN, seed: int = 0) -> LMRun:
@@ -269,26 +272,59 @@ def language_model(recipe: Recipe = MAIN, seed: int = 0) -> LMRun:
 def language_models(
     recipes: list[Recipe], seed: int = 0, *, workers: int | None = None
 ) -> list[LMRun]:
-    """:func:`language_model` of every recipe, in order (cached).
+    """:func:`language_model` of every recipe, in order (cached), on `workers` cores.
 
-    The recipes not trained yet are scheduled by :func:`trains_alone`: a run with more
-    than a fair share of the work (chapter 5's MAIN beside the comparisons) trains
-    first, here, on `workers` torch threads; the rest then train at once, spread over
-    `workers` processes (:func:`lstm_ref.experiments.pool.starmap`), one torch thread
-    each (a single one left runs here, on the caller's threads). Every run is seeded and
-    its numbers do not depend on its thread count (tested), so where it runs changes
-    only the time taken; `cpu_seconds` counts the CPU time of all its threads.
+    The runs :func:`trains_alone` picks (chapter 5's MAIN beside the comparisons) train
+    here; the rest train in worker processes, one torch thread each, started by
+    :func:`start_language_models` unless an earlier call started them. A run here takes
+    the cores the workers leave free, more threads as the workers finish. Every run is
+    seeded and its numbers do not depend on its thread count (tested), so where and on
+    how many threads it runs changes only the time taken; `cpu_seconds` counts the CPU
+    time of all its threads.
+
+    Raises:
+        What a run raises. KeyboardInterrupt also ends the runs in the workers.
     """
-    missing = [r for r in dict.fromkeys(recipes) if (r, seed) not in _trained]
     workers = workers or available_workers()
-    alone = trains_alone(missing, workers)
-    for recipe in alone:
-        with torch_threads(workers):
-            _trained[recipe, seed] = train_language_model(recipe, seed)
-    rest = [r for r in missing if r not in alone]
-    runs = starmap(train_language_model, [(r, seed) for r in rest], workers=workers)
-    _trained.update({(r, seed): run for r, run in zip(rest, runs)})
+    start_language_models(recipes, seed, workers=workers)
+    keys = [(r, seed) for r in dict.fromkeys(recipes)]
+    def free() -> int:  # the cores no worker is using
+        return max(1, workers - busy(_training.values()))
+
+    try:
+        for recipe, _ in [key for key in keys if key not in _trained | _training]:
+            _trained[recipe, seed] = train_language_model(recipe, seed, threads=free)
+        started = [key for key in keys if key in _training]
+        _trained.update(zip(started, results([_training[key] for key in started])))
+    except BaseException:  # a failed, killed or interrupted run trains again when asked
+        shutdown(kill=True)
+        _training.clear()
+        raise
+    for key in keys:
+        _training.pop(key, None)
     return [_trained[r, seed] for r in recipes]
+
+
+def start_language_models(
+    recipes: list[Recipe], seed: int = 0, *, workers: int | None = None
+) -> None:
+    """Start training in worker processes the runs :func:`language_models` would give
+    them, and return at once; a later :func:`language_models` call collects them.
+
+    Chapter 5 calls it in its first cell, so that its four small runs train while it
+    reads its corpus and fits the n-grams: on two cores, one worker trains them in turn
+    while this process goes on. Runs trained or started already are left alone; on
+    one core (`workers` 1), or with a single run to train, nothing starts.
+    """
+    workers = workers or available_workers()
+    missing = [r for r in dict.fromkeys(recipes) if (r, seed) not in _trained | _training]
+    alone = trains_alone(missing, workers)
+    rest = [r for r in missing if r not in alone]
+    if workers < 2 or not rest or (len(rest) == 1 and not alone):
+        return  # nothing to run beside: language_models trains them here
+    futures = start(_train_and_score, [(r, seed) for r in rest],
+                    workers=max(1, workers - len(alone)))  # fmt: skip
+    _training.update(zip([(r, seed) for r in rest], futures))
 
 
 def trains_alone(recipes: list[Recipe], workers: int) -> list[Recipe]:
@@ -310,8 +346,22 @@ def work(recipe: Recipe) -> int:
     return 3 * recipe.steps * recipe.batch_size * recipe.bptt * 4 * H * (D + H)
 
 
-def train_language_model(recipe: Recipe, seed: int) -> LMRun:
-    """Train a CharLSTM on the training text by `recipe` from `seed`, uncached."""
+def _train_and_score(recipe: Recipe, seed: int) -> LMRun:
+    """In a worker: train, and score the validation text while a core is still ours."""
+    run = train_language_model(recipe, seed)
+    _ = run.valid_log_probs  # a cached_property: computed now, it travels with the run
+    return run
+
+
+def train_language_model(
+    recipe: Recipe, seed: int, threads: Callable[[], int] | None = None
+) -> LMRun:
+    """Train a CharLSTM on the training text by `recipe` from `seed`, uncached.
+
+    Args:
+        threads: if given, asked before every step how many torch threads that step
+            may use (the count is restored at the end). The numbers do not change.
+    """
     c = corpus()
     torch.manual_seed(seed)
     model = CharLSTM(len(c.vocab), recipe.embedding_dim, recipe.hidden_size)
@@ -321,14 +371,19 @@ def train_language_model(recipe: Recipe, seed: int) -> LMRun:
     )  # lr_k = lr · (1 + cos(π k / steps)) / 2
     batches = _windows(recipe, c.train_ids, seed)
     losses, state = [], None
-    start = time.process_time()
-    for _ in range(recipe.steps):
-        inputs, targets, carry = next(batches)
-        loss, state = train_step(model, optimizer, inputs, targets, state if carry else None,
-                                 clip=recipe.clip)  # fmt: skip
-        schedule.step()
-        losses.append(loss / math.log(2))
-    return LMRun(recipe, model.eval(), losses, time.process_time() - start)
+    began, before = time.process_time(), torch.get_num_threads()
+    try:
+        for _ in range(recipe.steps):
+            if threads is not None and (count := threads()) != torch.get_num_threads():
+                torch.set_num_threads(count)
+            inputs, targets, carry = next(batches)
+            loss, state = train_step(model, optimizer, inputs, targets,
+                                     state if carry else None, clip=recipe.clip)  # fmt: skip
+            schedule.step()
+            losses.append(loss / math.log(2))
+    finally:
+        torch.set_num_threads(before)
+    return LMRun(recipe, model.eval(), losses, time.process_time() - began)
 
 
 def is_word_char(ch: str) -> bool:

@@ -33,7 +33,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -77,15 +77,44 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
     jobs, workers = list(jobs), workers or available_workers()
     if min(workers, len(jobs)) <= 1:
         return [fn(*job) for job in jobs]
-    futures = [_pool(workers).submit(fn, *job) for job in jobs]
+    return results(start(fn, jobs, workers=workers))
+
+
+def start(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int) -> list[Future]:
+    """Submit every ``fn(*job)`` to the kept pool of `workers` processes; return at once.
+
+    The jobs run in the background while this process goes on (chapter 5 trains its
+    small models this way while it reads its corpus); :func:`results` waits for them.
+    Unlike :func:`starmap`, one worker is still a process of its own.
+
+    Returns:
+        One ``concurrent.futures.Future`` per job, in the order of `jobs`.
+    """
+    pool = _pool(workers)
+    return [pool.submit(fn, *job) for job in jobs]
+
+
+def results(futures: Sequence[Future]) -> list:
+    """The results of :func:`start`'s `futures`, in order, once all have finished.
+
+    Raises:
+        As :func:`starmap`: what a job raised; ``BrokenProcessPool`` if a worker died;
+        KeyboardInterrupt ends the workers and their jobs at once. After a failure the
+        jobs not yet started are dropped.
+    """
     try:
         return [future.result() for future in futures]
     except (BrokenProcessPool, KeyboardInterrupt):
         shutdown(kill=True)  # an interrupted sweep leaves no run going on behind it
         raise
     finally:
-        for future in futures:  # after a failure, jobs not yet started are dropped
+        for future in futures:
             future.cancel()
+
+
+def busy(futures: Iterable[Future]) -> int:
+    """How many of `futures` have not finished: jobs running or waiting for a worker."""
+    return sum(not future.done() for future in futures)
 
 
 def seeded_runs(
