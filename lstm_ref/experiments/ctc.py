@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import LSTM
 from lstm_ref.nn.ctc import best_path, collapse, prefix_beam_search
@@ -216,6 +217,7 @@ def tagger_run(variant: str, seed: int) -> TaggerRun:
     return TaggerRun(model, score_decoders(model, batch), emissions(model, batch))
 
 
+@startable
 def tagger_runs(
     variants: tuple[str, ...] = ("bidirectional",),
     seeds: tuple[int, ...] = (0, 1),

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from lstm_ref.nn.dropout import METHODS, RecurrentDropoutLSTM
 from lstm_ref.text import CharVocab, random_windows, stdlib_corpus, stdlib_files
 
+from .ahead import startable
 from .models import single_thread
 from .pool import starmap
 
@@ -144,6 +145,7 @@ def train_run(method: str, p: float, seed: int, setup: Setup = Setup()) -> Dropo
     return run
 
 
+@startable
 def compare_methods(
     methods=METHODS, p: float = 0.25, seeds=(0, 1), setup: Setup = Setup(), *,
     workers: int | None = None,

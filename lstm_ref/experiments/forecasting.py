@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import GRU, LSTM
 from lstm_ref.tasks import make_windows, seasonal_series
@@ -200,6 +201,7 @@ def forecaster_run(name: str, seed: int) -> ForecastRun:
     return ForecastRun(model, history, std, detect_anomalies(model))
 
 
+@startable
 def forecaster_runs(
     names: tuple[str, ...] = tuple(FORECASTERS),
     seeds: tuple[int, ...] = (0, 1),

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.models import (
     ModelSpec,
     ReadoutModel,
@@ -160,6 +161,7 @@ def adding_run(
         return _fit(model, batch, seed, F.mse_loss, F.mse_loss, _at_most(ADDING_TARGET), recipe)
 
 
+@startable
 def adding_sweeps(
     specs: Sequence[ModelSpec], seeds: Sequence[int] = SEEDS, *, workers: int | None = None
 ) -> dict[str, list[Run]]:

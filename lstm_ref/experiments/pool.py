@@ -38,6 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 _pools: dict[int, ProcessPoolExecutor] = {}  # worker count -> the pool kept for it
+_pools_lock = threading.Lock()
 
 
 def available_workers() -> int:
@@ -75,9 +76,9 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
         runs at once, and the next call starts fresh ones too.
     """
     jobs, workers = list(jobs), workers or available_workers()
-    if min(workers, len(jobs)) <= 1:
+    if min(workers, len(jobs)) <= 1 and threading.current_thread() is threading.main_thread():
         return [fn(*job) for job in jobs]
-    return results(start(fn, jobs, workers=workers))
+    return results(start(fn, jobs, workers=workers))  # a started call's thread: always
 
 
 def start(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int) -> list[Future]:
@@ -105,7 +106,8 @@ def results(futures: Sequence[Future]) -> list:
     try:
         return [future.result() for future in futures]
     except (BrokenProcessPool, KeyboardInterrupt):
-        shutdown(kill=True)  # an interrupted sweep leaves no run going on behind it
+        if threading.current_thread() is threading.main_thread():  # not a started call's
+            shutdown(kill=True)  # an interrupted sweep leaves no run going on behind it
         raise
     finally:
         for future in futures:
@@ -153,13 +155,14 @@ def seeded_runs(
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The kept pool of `workers` processes, started on first use."""
-    if workers not in _pools:
-        context = multiprocessing.get_context("spawn")
-        _pools[workers] = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )  # fmt: skip
-    return _pools[workers]
+    with _pools_lock:  # a started call (lstm_ref.experiments.ahead) may ask at once
+        if workers not in _pools or getattr(_pools[workers], "_broken", False):
+            context = multiprocessing.get_context("spawn")
+            _pools[workers] = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )  # fmt: skip
+        return _pools[workers]
 
 
 def shutdown(*, kill: bool = False) -> None:
@@ -167,8 +170,10 @@ def shutdown(*, kill: bool = False) -> None:
 
     With `kill`, end them at once, runs and all; otherwise let running jobs finish.
     """
-    while _pools:
-        pool = _pools.popitem()[1]
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
         if kill:  # Python 3.14 has pool.kill_workers(); before it, only the private map
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.forecasting import Forecaster
 from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.tasks import make_windows
@@ -216,6 +217,7 @@ def lstm_run(representation: str, seed: int, steps: int = 300, hidden_size: int 
     return LSTMRun(model, history, Forecasts(one_step[:n], one_step[n:], multi_step))
 
 
+@startable
 def lstm_runs(
     representations: tuple[str, ...] = REPRESENTATIONS,
     seeds: tuple[int, ...] | dict[str, tuple[int, ...]] = (0, 1, 2),

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import Seq2Seq
 from lstm_ref.tasks import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE, decode_digits, toy_translation
@@ -148,6 +149,7 @@ def length_run(
     return model, accuracy_by_length(model, list(lengths))
 
 
+@startable
 def length_sweep(
     variants: dict[str, dict],
     seeds: tuple[int, ...] | dict[str, tuple[int, ...]] = (0, 1),

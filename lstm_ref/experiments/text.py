@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from lstm_ref.experiments.ahead import startable
 from lstm_ref.experiments.pool import seeded_runs
 from lstm_ref.nn import GRU, LSTM
 from lstm_ref.train import History, accuracy, train
@@ -172,6 +173,7 @@ def classifier_run(name: str, seed: int) -> tuple[nn.Module, dict[str, float]]:
     return model, accuracy_by_kind(model)
 
 
+@startable
 def classifier_runs(
     names: tuple[str, ...] = ("bow", "lstm", "gru"),
     seeds: tuple[int, ...] = (0, 1),

@@ -31,6 +31,7 @@ from lstm_ref.params import param_count
 from lstm_ref.tasks import CLASSES, SYMBOLS, temporal_order
 from lstm_ref.train import accuracy, evaluate, train
 
+from .ahead import startable
 from .models import set_forget_bias, single_thread
 from .pool import seeded_runs
 
@@ -319,6 +320,7 @@ class Run:
     steps_to_solve: int | None  # first step whose 20-step mean loss is below 0.1
 
 
+@startable
 def compare_on_task(
     variants=("LSTM", "GRU", "peephole LSTM"),
     seeds=(0, 1, 2),
