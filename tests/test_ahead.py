@@ -6,10 +6,12 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
+import torch
 
-from lstm_ref.experiments import pool
+from lstm_ref.experiments import ahead, memory, pool
 from lstm_ref.experiments.ahead import startable, uncollected
 
 calls: list[tuple[int, int, str]] = []  # (x, y, thread name) of every real call
@@ -21,11 +23,19 @@ def record(x: int, y: int = 10, *, workers: int | None = None) -> int:
     return x * y
 
 
+@startable
+def keywords(*, workers: int | None = None, **settings) -> list:
+    return sorted(settings.items())
+
+
 @pytest.fixture(autouse=True)
 def fresh():
     calls.clear()
     yield
-    assert uncollected() == [], "a test left a started call behind"
+    left = uncollected()
+    ahead._started.clear()  # so that one failure does not fail the tests after it
+    pool.shutdown(kill=True)
+    assert left == [], "a test left a started call behind"
 
 
 def test_a_started_call_runs_once_in_the_background_and_is_collected():
@@ -60,21 +70,52 @@ def test_on_one_core_nothing_starts(monkeypatch):
     assert uncollected() == [] and calls == []
 
 
-failures = {"left": 0}
+failures = {"left": 0, "error": None}
 
 
 @startable
 def flaky(x: int, *, workers: int | None = None) -> int:
     if failures["left"]:
         failures["left"] -= 1
-        raise RuntimeError("worker killed, say")
+        raise failures["error"]
     return x + 1
 
 
-def test_a_started_call_that_failed_is_computed_afresh():
-    failures["left"] = 1
+def test_a_started_call_whose_workers_died_is_computed_afresh_with_a_warning():
+    failures.update(left=1, error=BrokenProcessPool("a worker was killed"))
     flaky.start(1, workers=2)
-    assert flaky(1, workers=2) == 2 and failures["left"] == 0
+    with pytest.warns(RuntimeWarning, match="computing it again"):
+        assert flaky(1, workers=2) == 2
+    assert failures["left"] == 0
+
+
+def test_a_started_call_that_raised_raises_where_it_is_collected():
+    failures.update(left=1, error=ValueError("a bug in the sweep"))
+    flaky.start(2, workers=2)
+    with pytest.raises(ValueError, match="a bug in the sweep"):
+        flaky(2, workers=2)
+    assert failures["left"] == 0  # not run a second time
+
+
+def test_a_started_call_runs_on_the_arguments_as_they_were_at_start():
+    values = [1, 2]
+    keywords.start(values=values, workers=2)
+    values.append(99)  # the page edits its list after the start
+    assert keywords(values=[1, 2], workers=2) == [("values", [1, 2])]
+
+
+def test_equal_arguments_match_whatever_objects_spell_them():
+    record.start(("plain, wider",) * 2, 1, workers=2)  # one string object, twice
+    equal = tuple("".join(["plain, ", "wider"]) for _ in range(2))  # two objects
+    assert record(equal, 1, workers=2) == ("plain, wider", "plain, wider")
+    assert len(calls) == 1  # collected, not computed again
+
+
+def test_while_a_call_is_started_others_with_unpicklable_arguments_still_run():
+    record.start(9, workers=2)
+    view = {"a": 1}.keys()  # cannot be pickled
+    assert keywords(view=view, workers=2) == [("view", view)]
+    assert record(9, workers=2) == 90
 
 
 def _pid() -> int:
@@ -94,11 +135,6 @@ def test_a_started_call_never_runs_its_jobs_in_its_own_thread():
     (pid,) = pids_of(1, workers=2)
     assert pid != os.getpid()
     assert pids_of(1, workers=2) == [os.getpid()]  # called here, not started: runs here
-
-
-@startable
-def keywords(*, workers: int | None = None, **settings) -> list:
-    return sorted(settings.items())
 
 
 def test_keyword_arguments_match_in_any_order():
@@ -138,3 +174,28 @@ def test_interrupting_the_call_that_collects_ends_the_started_runs():
 
 def _interrupt():
     raise KeyboardInterrupt
+
+
+TINY = memory.Recipe(max_steps=20, check_every=10, batch_size=16)
+
+
+def _tiny_recall(lag: int, seed: int) -> memory.Run:
+    return memory.recall_run(memory.ModelSpec("LSTM", "LSTM", hidden_size=8), lag, seed,
+                             recipe=TINY)  # fmt: skip
+
+
+@startable
+def tiny_sweep(lags: tuple[int, ...], *, workers: int | None = None) -> list[memory.Run]:
+    return pool.starmap(_tiny_recall, [(lag, s) for lag in lags for s in (0, 1)],
+                        workers=workers)  # fmt: skip
+
+
+def test_a_started_sweep_gives_the_numbers_of_a_call_made_here():
+    tiny_sweep.start((2, 3), workers=2)
+    started = tiny_sweep((2, 3), workers=2)  # collected
+    here = tiny_sweep((2, 3), workers=1)  # nothing started: trained in this process
+    assert len(started) == len(here) == 4
+    for a, b in zip(started, here, strict=True):
+        assert a.score == b.score and a.history.loss == b.history.loss
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+            assert torch.equal(p, q)

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from lstm_ref.experiments import language_model as lm
+from lstm_ref.experiments import pool
 from lstm_ref.experiments.models import torch_threads
-from lstm_ref.experiments.pool import available_workers
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
     same numbers, only later" holds only if the thread count changes no bit."""
     recipe = replace(lm.MAIN, steps=4)
     runs = {}
-    for threads in sorted({1, 2, 3, available_workers()}):  # the count it trains with
+    for threads in range(1, lm.MAX_THREADS + 1):  # the counts it may train with
         with torch_threads(threads):
             runs[threads] = lm.train_language_model(recipe, seed=0)
     for threads, run in runs.items():
@@ -149,7 +149,8 @@ BIG = replace(SMALL, steps=6, hidden_size=32)  # more work than the two small ru
 def test_a_run_repeats_bit_for_bit_when_its_thread_count_changes_midway(one_thread):
     """The chapter's model starts on the core the workers leave free and takes both
     when they finish: changing the count between steps must change no bit either."""
-    recipe, counts = replace(lm.MAIN, steps=8), iter([1, 2, 1, 3, 2, 1, 2, 1])  # per step
+    recipe, counts = replace(lm.MAIN, steps=8), iter([1, 2, 4, 3, 2, 1, 4, 1])  # per step
+    assert lm.MAX_THREADS == 4  # the counts above go up to it
     with torch_threads(2):
         switched = lm.train_language_model(recipe, 0, threads=lambda: next(counts))
         assert torch.get_num_threads() == 2  # restored
@@ -204,17 +205,29 @@ def test_a_failed_run_here_ends_the_started_runs_and_trains_again_when_asked(
     with pytest.raises(RuntimeError, match="out of memory"):
         lm.language_models([BIG, *small], seed, workers=2)
     assert lm._training == {} and not any((r, seed) in lm._trained for r in small)
+    assert pool._pools == {}  # the started runs were ended, not left training
     monkeypatch.undo()
     runs = lm.language_models([BIG, *small], seed, workers=2)
     assert [run.recipe for run in runs] == [BIG, *small]
 
 
-def test_on_one_core_nothing_starts_and_everything_trains_here(one_thread):
+def test_on_one_core_or_for_a_single_run_nothing_starts(one_thread, monkeypatch):
     small = [replace(SMALL, lr=lr) for lr in (0.05, 0.06)]
     lm.start_language_models([BIG, *small], seed=9, workers=1)
     assert lm._training == {}
-    lm.start_language_models([small[0]], seed=9, workers=2)  # a single run: no one beside
+    lm.start_language_models([small[0]], seed=9, workers=2)  # no one to run beside
     assert lm._training == {}
+    offered, train_here = [], lm.train_language_model
+
+    def spy(recipe, seed, threads):
+        offered.append(threads)
+        return train_here(recipe, seed, threads)
+
+    monkeypatch.setattr(lm, "train_language_model", spy)
+    runs = lm.language_models([BIG, *small], seed=9, workers=1)  # all here, in turn
+    assert [run.recipe for run in runs] == [BIG, *small]
+    assert offered == [None, None, None]  # on the caller's thread count
+    assert torch.get_num_threads() == 1
 
 
 # --- truncated BPTT --------------------------------------------------------------------

@@ -9,10 +9,18 @@ the workers while the page goes on. The later call ``f(*args)``, with equal argu
 waits for that result instead of computing it again. The numbers are the same either
 way: every run is seeded and trains in a worker process.
 
-Only a function whose work is a :func:`~lstm_ref.experiments.pool.starmap` of seeded
-jobs may be startable: what it does in the thread itself must not touch torch's global
-state (its seed or thread count), which the page's own cells use meanwhile. With fewer
-than two workers ``start`` does nothing, and the later call computes as usual.
+Rules for a startable function and its page:
+
+* its work is a :func:`~lstm_ref.experiments.pool.starmap` (or ``seeded_runs``) of
+  seeded jobs; in the thread it may do nothing else that touches torch's global state
+  (seed, thread count), which the page's own cells use meanwhile. Its jobs always go
+  to the workers, even one job;
+* its arguments are picklable data; the call runs on a copy taken at ``start``, so a
+  page that edits an argument afterwards does not change the started run;
+* the page runs its own torch on one thread (``torch.set_num_threads(1)``): the workers
+  have the cores, and a second kernel thread would wait for one at every operation.
+
+With fewer than two workers ``start`` does nothing, and the later call computes as usual.
 
 Example:
     >>> @startable
@@ -30,64 +38,74 @@ from __future__ import annotations
 import inspect
 import pickle
 import threading
+import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
+from concurrent.futures.process import BrokenProcessPool
 from functools import wraps
 from typing import Any, TypeVar
 
-from lstm_ref.experiments.pool import available_workers, shutdown
+from lstm_ref.experiments.pool import available_workers, in_workers, shutdown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_started: dict[bytes, tuple[str, Future]] = {}  # call key -> (call in words, its future)
+_started: list[tuple[Callable, tuple, str, Future]] = []  # (fn, arguments, words, future)
 _lock = threading.Lock()
-_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lstm_ref-ahead")
 
 
 def startable(fn: F) -> F:
     """Give `fn` a ``start(*args, **kwargs)`` method (see the module); a `workers`
     argument, if given, is `fn`'s own and also says how many cores there are.
 
-    Calls are matched by their arguments after binding to `fn`'s signature with its
-    defaults, compared by their pickled bytes: ``f(2)`` collects ``f.start(x=2)``, and
-    ``**kwargs`` match in any order.
-    A started call that failed (a worker killed, the sweep interrupted) is computed
-    afresh by the call that collects it, so a failure costs time, never a result.
-    Interrupting that call while it waits ends the started runs, as for ``starmap``.
+    A call collects a started one when their arguments, bound to `fn`'s signature with
+    its defaults, are equal (``==``): ``f(2)`` collects ``f.start(x=2)``, and
+    ``**kwargs`` match in any order. Arguments that cannot be compared match nothing.
+
+    A started call that raised is re-raised by the call that collects it; one whose
+    workers were killed (a worker died, the sweep was interrupted) is computed afresh
+    there, with a warning. Interrupting that call while it waits ends every started
+    run, as an interrupt in :func:`~lstm_ref.experiments.pool.starmap` ends its sweep.
     """
     signature = inspect.signature(fn)
-    keywords = [p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD]
 
-    def key(args: tuple, kwargs: dict) -> bytes:
+    def arguments(args: tuple, kwargs: dict) -> tuple:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        for name in keywords:  # **kwargs: f(a=1, b=2) is f(b=2, a=1)
-            bound.arguments[name] = sorted(bound.arguments[name].items())
-        return pickle.dumps((fn.__module__, fn.__qualname__, sorted(bound.arguments.items())))
+        named = dict(bound.arguments)
+        for p in signature.parameters.values():
+            if p.kind is p.VAR_KEYWORD:  # f(a=1, b=2) is f(b=2, a=1)
+                named[p.name] = sorted(named[p.name].items())
+        return tuple(sorted(named.items()))
 
     @wraps(fn)
     def call(*args, **kwargs):
-        if not _started:  # the usual case: nothing started, nothing to match
-            return fn(*args, **kwargs)
-        with _lock:
-            started = _started.pop(key(args, kwargs), None)
         try:
-            if started is not None and started[1].exception() is None:  # waits for it
-                return started[1].result()
+            started = _take(fn, arguments(args, kwargs)) if _started else None
+            if started is None:
+                return fn(*args, **kwargs)
+            error = started.exception()  # waits for it
         except KeyboardInterrupt:  # Jupyter's interrupt: end the started runs too
             shutdown(kill=True)
             raise
+        if error is None:
+            return started.result()
+        if not isinstance(error, (BrokenProcessPool, CancelledError)):
+            raise error
+        warnings.warn(f"{fn.__qualname__}: the started call's workers ended ({error!r}); "
+                      "computing it again here", RuntimeWarning, stacklevel=2)  # fmt: skip
         return fn(*args, **kwargs)
 
     def start(*args, **kwargs) -> None:
         if (kwargs.get("workers") or available_workers()) < 2:
             return  # one core: nothing runs beside the page, so nothing to gain
-        k = key(args, kwargs)
+        args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))  # the page's values now
+        key = arguments(args, kwargs)
         with _lock:
-            if k not in _started:
-                shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]
-                words = f"{fn.__qualname__}({', '.join(shown)})"[:200]
-                _started[k] = (words, _threads.submit(fn, *args, **kwargs))
+            if any(f is fn and _equal(k, key) for f, k, _, _ in _started):
+                return
+            shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]
+            words = f"{fn.__qualname__}({', '.join(shown)})"[:200]
+            _started.append((fn, key, words, _in_thread(fn, args, kwargs)))
 
     call.start = start
     return call  # type: ignore[return-value]
@@ -97,7 +115,42 @@ def uncollected() -> list[str]:
     """The started calls no call has collected yet, in words.
 
     A chapter checks this is empty at its end: a call started with other arguments
-    than the page later uses would train for nothing, beside the page's own work.
+    than the page later uses trains for nothing (and, queued first, delays the page's
+    own call), so the build should fail and say which.
     """
     with _lock:
-        return [words for words, _ in _started.values()]
+        return [words for _, _, words, _ in _started]
+
+
+def _take(fn: Callable, key: tuple) -> Future | None:
+    """Remove and return the future of a started call of `fn` with arguments `key`."""
+    with _lock:
+        for i, (f, k, _, future) in enumerate(_started):
+            if f is fn and _equal(k, key):
+                del _started[i]
+                return future
+    return None
+
+
+def _equal(a: tuple, b: tuple) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. tensors, whose == is elementwise: no match
+        return False
+
+
+def _in_thread(fn: Callable, args: tuple, kwargs: dict) -> Future:
+    """Run fn(*args, **kwargs) in a daemon thread (one that never holds up the
+    process's exit), its jobs sent to the workers; return its future."""
+    future: Future = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            with in_workers():
+                future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to the call that collects it
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"started {fn.__qualname__}", daemon=True).start()
+    return future

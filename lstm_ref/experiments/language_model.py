@@ -269,6 +269,12 @@ def language_model(recipe: Recipe = MAIN, seed: int = 0) -> LMRun:
     return language_models([recipe], seed)[0]
 
 
+MAX_THREADS = 4
+"""The most torch threads a run here gets. Up to this count a run's numbers do not depend
+on it (tested); from 8 threads on, torch's kernels split the work differently and the
+last bits move."""
+
+
 def language_models(
     recipes: list[Recipe], seed: int = 0, *, workers: int | None = None
 ) -> list[LMRun]:
@@ -277,23 +283,27 @@ def language_models(
     The runs :func:`trains_alone` picks (chapter 5's MAIN beside the comparisons) train
     here; the rest train in worker processes, one torch thread each, started by
     :func:`start_language_models` unless an earlier call started them. A run here takes
-    the cores the workers leave free, more threads as the workers finish. Every run is
-    seeded and its numbers do not depend on its thread count (tested), so where and on
-    how many threads it runs changes only the time taken; `cpu_seconds` counts the CPU
-    time of all its threads.
+    the cores the workers leave free, up to MAX_THREADS, more as the workers finish
+    (any other run that trains here, on one core or alone, keeps the caller's threads).
+    Every run is seeded and its numbers do not depend on its thread count up to
+    MAX_THREADS (tested), so where and on how many threads it runs changes only the
+    time taken; `cpu_seconds` counts the CPU time of all its threads.
 
     Raises:
         What a run raises. KeyboardInterrupt also ends the runs in the workers.
     """
     workers = workers or available_workers()
-    start_language_models(recipes, seed, workers=workers)
     keys = [(r, seed) for r in dict.fromkeys(recipes)]
-    def free() -> int:  # the cores no worker is using
-        return max(1, workers - busy(_training.values()))
+    alone = trains_alone([r for r, _ in keys if (r, seed) not in _trained], workers)  # started too
+
+    def free() -> int:  # the cores no worker is using, up to MAX_THREADS
+        return max(1, min(MAX_THREADS, workers - busy(_training.values())))
 
     try:
+        start_language_models(recipes, seed, workers=workers)
         for recipe, _ in [key for key in keys if key not in _trained | _training]:
-            _trained[recipe, seed] = train_language_model(recipe, seed, threads=free)
+            threads = free if recipe in alone else None
+            _trained[recipe, seed] = train_language_model(recipe, seed, threads=threads)
         started = [key for key in keys if key in _training]
         _trained.update(zip(started, results([_training[key] for key in started])))
     except BaseException:  # a failed, killed or interrupted run trains again when asked
@@ -313,8 +323,9 @@ def start_language_models(
 
     Chapter 5 calls it in its first cell, so that its four small runs train while it
     reads its corpus and fits the n-grams: on two cores, one worker trains them in turn
-    while this process goes on. Runs trained or started already are left alone; on
-    one core (`workers` 1), or with a single run to train, nothing starts.
+    while this process goes on (on more, `workers` less the runs that train alone).
+    Runs trained or started already are left alone; on one core (`workers` 1), or with
+    a single run to train, nothing starts.
     """
     workers = workers or available_workers()
     missing = [r for r in dict.fromkeys(recipes) if (r, seed) not in _trained | _training]
@@ -360,7 +371,8 @@ def train_language_model(
 
     Args:
         threads: if given, asked before every step how many torch threads that step
-            may use (the count is restored at the end). The numbers do not change.
+            may use (the count is restored at the end). Up to MAX_THREADS the numbers
+            do not change (tested).
     """
     c = corpus()
     torch.manual_seed(seed)

@@ -32,13 +32,15 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 _pools: dict[int, ProcessPoolExecutor] = {}  # worker count -> the pool kept for it
 _pools_lock = threading.Lock()
+_elsewhere = threading.local()  # .always: starmap never runs jobs in this thread
 
 
 def available_workers() -> int:
@@ -76,9 +78,22 @@ def starmap(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int | Non
         runs at once, and the next call starts fresh ones too.
     """
     jobs, workers = list(jobs), workers or available_workers()
-    if min(workers, len(jobs)) <= 1 and threading.current_thread() is threading.main_thread():
+    if min(workers, len(jobs)) <= 1 and not getattr(_elsewhere, "always", False):
         return [fn(*job) for job in jobs]
-    return results(start(fn, jobs, workers=workers))  # a started call's thread: always
+    return results(start(fn, jobs, workers=workers))
+
+
+@contextmanager
+def in_workers() -> Iterator[None]:
+    """In this thread, :func:`starmap` sends even one job, or jobs for one worker, to a
+    worker process: a thread beside the main one must not train with torch's global
+    state (:mod:`lstm_ref.experiments.ahead` runs started calls in it)."""
+    previous = getattr(_elsewhere, "always", False)
+    _elsewhere.always = True
+    try:
+        yield
+    finally:
+        _elsewhere.always = previous
 
 
 def start(fn: Callable[..., Any], jobs: Iterable[tuple], *, workers: int) -> list[Future]:
@@ -99,9 +114,10 @@ def results(futures: Sequence[Future]) -> list:
     """The results of :func:`start`'s `futures`, in order, once all have finished.
 
     Raises:
-        As :func:`starmap`: what a job raised; ``BrokenProcessPool`` if a worker died;
-        KeyboardInterrupt ends the workers and their jobs at once. After a failure the
-        jobs not yet started are dropped.
+        As :func:`starmap`: what a job raised; ``BrokenProcessPool`` if a worker died.
+        In the main thread, KeyboardInterrupt or a dead worker also ends the workers
+        and their jobs at once (another thread leaves that to the main one). After a
+        failure the jobs not yet started are dropped.
     """
     try:
         return [future.result() for future in futures]
@@ -170,14 +186,26 @@ def shutdown(*, kill: bool = False) -> None:
 
     With `kill`, end them at once, runs and all; otherwise let running jobs finish.
     """
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
+    while True:
+        with _pools_lock:
+            if not _pools:
+                return
+            pool = _pools.popitem()[1]
         if kill:  # Python 3.14 has pool.kill_workers(); before it, only the private map
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_at_exit() -> None:
+    """When this process exits nobody can wait for a result: end the workers at once,
+    runs and all, rather than let concurrent.futures wait for every run still going
+    (a started call that a page never collected, say)."""
+    shutdown(kill=True)
+
+
+# threading's exit hooks run last-registered first: this one before concurrent.futures'
+getattr(threading, "_register_atexit", lambda hook: None)(_end_at_exit)
 
 
 def _start_worker(parent: int) -> None:
