@@ -119,8 +119,8 @@ def test_word_classes_equal_a_plain_loop():
 
 
 def test_a_run_repeats_bit_for_bit_on_any_thread_count(one_thread):
-    """The chapter's model trains on all cores, the rest on one each: "One core gives the
-    same numbers, only later" holds only if the thread count changes no bit."""
+    """The chapter's model trains on up to MAX_THREADS threads, the rest on one each:
+    "One core gives the same numbers, only later" holds only if the count changes no bit."""
     recipe = replace(lm.MAIN, steps=4)
     runs = {}
     for threads in range(1, lm.MAX_THREADS + 1):  # the counts it may train with
