@@ -234,10 +234,23 @@ def test_on_one_core_or_for_a_single_run_nothing_starts(one_thread, monkeypatch)
 
 
 def test_all_comparison_runs_cost_about_the_same(comparison):
-    cpu = [run.cpu_seconds for run, _, _ in comparison.values()]
-    assert max(cpu) < 1.3 * min(cpu)
+    """Counted, not timed: each step's products come to the same FLOPs within 2 %
+    (the runs differ only in the one product h_0 needs none of)."""
+    flops = [lm.step_flops(run.recipe) for run, _, _ in comparison.values()]
+    assert max(flops) < 1.02 * min(flops)
     for (_, L), (run, _, _) in comparison.items():
         assert run.recipe.batch_size * L == lm.CHARS_PER_STEP
+
+
+def test_step_flops_count_the_lstm_layer_and_the_read_out():
+    """2·MACs of the layer's products (input and recurrent, forward, ∂x-side and ∂W-side
+    backward) and the read-out's; the backward skips ∂h_0, which nothing needs."""
+    r = lm.comparison("carried", 8)
+    L, N, H, D, V = r.bptt, r.batch_size, r.hidden_size, r.embedding_dim, len(lm.corpus().vocab)
+    lstm = 3 * L * N * 4 * H * (D + H) - N * 4 * H * H
+    assert lm.step_flops(r) == 2 * (lstm + 3 * L * N * H * V)
+    doubled = replace(r, batch_size=2 * N)
+    assert lm.step_flops(doubled) == 2 * lm.step_flops(r)
 
 
 def test_carried_state_beats_random_windows_at_both_lengths(comparison):

@@ -39,6 +39,8 @@ import torch
 from torch import Tensor
 
 from lstm_ref.experiments.pool import available_workers, busy, results, shutdown, start
+from lstm_ref.experiments.variants import matmul_flops
+from lstm_ref.nn import LSTM
 from lstm_ref.text import (
     CharLSTM,
     CharVocab,
@@ -162,7 +164,8 @@ MAIN = Recipe(bptt=32, batch_size=64)
 """The chapter's model: the one compared with the n-grams, sampled and looked inside."""
 
 CHARS_PER_STEP = 2048
-"""N · L of every comparison run, so that each step costs about the same."""
+"""N · L of every comparison run, so that each step does the same arithmetic
+(:func:`step_flops`)."""
 TRUNCATIONS = (8, 32)
 """The truncation lengths L compared."""
 
@@ -181,6 +184,20 @@ def comparison(batches: str, bptt: int, steps: int = COMPARISON_STEPS) -> Recipe
 def comparisons() -> dict[tuple[str, int], Recipe]:
     """(batches, L) -> :func:`comparison` recipe, for both layouts and every L of TRUNCATIONS."""
     return {(b, L): comparison(b, L) for b in ("carried", "random") for L in TRUNCATIONS}
+
+
+def step_flops(recipe: Recipe) -> int:
+    """FLOPs of one training step's matrix products, forward and backward, as torch's
+    FlopCounterMode counts them: a fresh CharLSTM of `recipe`'s sizes on one (L, N)
+    batch of its characters. The same for every run whose N · L and sizes agree.
+
+    The counter does not see inside torch.nn.LSTM's fused oneDNN kernel, so the layer
+    is counted as its twin :class:`lstm_ref.nn.LSTM`, which computes the same products.
+    """
+    model = CharLSTM(len(corpus().vocab), recipe.embedding_dim, recipe.hidden_size)
+    model.lstm = LSTM(recipe.embedding_dim, recipe.hidden_size)  # same sizes and products
+    inputs = torch.zeros(recipe.bptt, recipe.batch_size, dtype=torch.long)  # (L, N)
+    return matmul_flops(model, inputs)
 
 
 @dataclass
