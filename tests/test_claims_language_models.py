@@ -15,6 +15,7 @@ import torch
 
 from lstm_ref.experiments import language_model as lm
 from lstm_ref.experiments import pool
+from lstm_ref.experiments.language_model import runs as lm_runs  # its schedule's state
 from lstm_ref.experiments.models import torch_threads
 
 pytestmark = pytest.mark.slow
@@ -166,20 +167,20 @@ def test_started_runs_train_in_a_worker_and_the_big_one_here_on_the_free_cores(
     small = [replace(SMALL, lr=lr) for lr in (0.01, 0.02)]  # two distinct recipes
     seed = 7
     lm.start_language_models([BIG, *small], seed, workers=2)
-    assert set(lm._training) == {(r, seed) for r in small}  # the big one was not started
+    assert set(lm_runs._training) == {(r, seed) for r in small}  # the big one was not started
     counts, train_here = [], lm.train_language_model
 
     def spy(recipe, seed, threads):  # records what the run here was offered
         counts.append(threads())  # while both small runs are in the worker: one core
-        while lm.busy(lm._training.values()):
+        while pool.busy(lm_runs._training.values()):
             time.sleep(0.01)
         counts.append(threads())  # once they are done: both cores
         return train_here(recipe, seed, threads)
 
-    monkeypatch.setattr(lm, "train_language_model", spy)
+    monkeypatch.setattr(lm_runs, "train_language_model", spy)
     runs = lm.language_models([BIG, *small], seed, workers=2)
     assert counts == [1, 2]
-    assert lm._training == {}  # collected
+    assert lm_runs._training == {}  # collected
     for run in runs[1:]:  # scored in the worker, so the chapter does not wait for it
         assert "valid_log_probs" in run.__dict__
     monkeypatch.undo()
@@ -201,10 +202,10 @@ def test_a_failed_run_here_ends_the_started_runs_and_trains_again_when_asked(
     def fail(recipe, seed, threads):
         raise RuntimeError("out of memory, say")
 
-    monkeypatch.setattr(lm, "train_language_model", fail)
+    monkeypatch.setattr(lm_runs, "train_language_model", fail)
     with pytest.raises(RuntimeError, match="out of memory"):
         lm.language_models([BIG, *small], seed, workers=2)
-    assert lm._training == {} and not any((r, seed) in lm._trained for r in small)
+    assert lm_runs._training == {} and not any((r, seed) in lm_runs._trained for r in small)
     assert pool._pools == {}  # the started runs were ended, not left training
     monkeypatch.undo()
     runs = lm.language_models([BIG, *small], seed, workers=2)
@@ -214,16 +215,16 @@ def test_a_failed_run_here_ends_the_started_runs_and_trains_again_when_asked(
 def test_on_one_core_or_for_a_single_run_nothing_starts(one_thread, monkeypatch):
     small = [replace(SMALL, lr=lr) for lr in (0.05, 0.06)]
     lm.start_language_models([BIG, *small], seed=9, workers=1)
-    assert lm._training == {}
+    assert lm_runs._training == {}
     lm.start_language_models([small[0]], seed=9, workers=2)  # no one to run beside
-    assert lm._training == {}
+    assert lm_runs._training == {}
     offered, train_here = [], lm.train_language_model
 
     def spy(recipe, seed, threads):
         offered.append(threads)
         return train_here(recipe, seed, threads)
 
-    monkeypatch.setattr(lm, "train_language_model", spy)
+    monkeypatch.setattr(lm_runs, "train_language_model", spy)
     runs = lm.language_models([BIG, *small], seed=9, workers=1)  # all here, in turn
     assert [run.recipe for run in runs] == [BIG, *small]
     assert offered == [None, None, None]  # on the caller's thread count

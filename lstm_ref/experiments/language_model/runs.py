@@ -1,39 +1,20 @@
-"""A character language model on the standard library's source, measured (chapter 5).
+"""Chapter 5's LSTM language models: how each is trained, and where it trains.
 
-The corpus is read at run time (:func:`lstm_ref.text.stdlib_corpus`) and split into
-contiguous training, validation and test text. On the same held-out text we score
-
-    n-gram baselines     NGramModel, interpolated Kneser–Ney, orders 1 … MAX_ORDER
-    LSTM language model  CharLSTM trained by truncated BPTT (lstm_ref.text.train_step)
-
-in bits per character. Training runs differ only in their `Recipe`: how the batches are
-laid out ("carried": consecutive windows of N parallel streams, the state carried and
-detached; "random": windows from random places, each from a zero state), the truncation
-length, the model size and the number of steps.
-
-Every expensive result is cached, so the chapter and its claims test share one
-computation per process:
-
-    corpus()                     -> Corpus: text, split, vocabulary, ids
-    ngram_model()                -> NGramModel of MAX_ORDER fitted on the training text
-    ngram_log_probs(order, part) -> ln p of each held-out character under the n-gram
-    language_model(recipe, seed) -> LMRun: the trained model and what it measured
-    language_models(recipes)     -> the same for several, trained on the machine's cores
-    start_language_models(...)   -> start those that train in workers, collect them later
-    word_classes(text)           -> which predicted characters begin or continue a word
-    samples(seed)                -> text drawn from the MAIN model, one per SAMPLERS entry
-    unit_search(seed)            -> the MAIN model's cells against python_structure labels
+A run differs from another only in its :class:`Recipe`: how the batches are laid out,
+the truncation length, the model size and the number of steps. :func:`language_models`
+trains several at once: the one that would still be training after the rest (MAIN)
+trains here on the cores the workers leave free, the others in worker processes,
+started early by :func:`start_language_models`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from functools import cache, cached_property
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -41,109 +22,9 @@ from torch import Tensor
 from lstm_ref.experiments.pool import available_workers, busy, results, shutdown, start
 from lstm_ref.experiments.variants import matmul_flops
 from lstm_ref.nn import LSTM
-from lstm_ref.text import (
-    CharLSTM,
-    CharVocab,
-    NGramModel,
-    batchify,
-    generate,
-    lstm_states,
-    python_structure,
-    random_windows,
-    split_text,
-    stdlib_corpus,
-    stdlib_files,
-    tbptt_batches,
-    train_step,
-)
+from lstm_ref.text import CharLSTM, batchify, random_windows, tbptt_batches, train_step
 
-CORPUS_CHARS = 1_000_000
-"""Characters read from the standard library (its first public modules, by name)."""
-VALID_FRACTION = TEST_FRACTION = 0.05
-MAX_ORDER = 8
-"""Highest n-gram order fitted; the chapter picks the order on validation text."""
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """The text, its contiguous split, the vocabulary and the parts as id streams."""
-
-    text: str
-    train: str
-    valid: str
-    test: str
-    vocab: CharVocab
-    train_ids: Tensor  # (T_train,) int64
-    valid_ids: Tensor
-    test_ids: Tensor
-
-
-@cache
-def corpus() -> Corpus:
-    """The chapter's corpus: CORPUS_CHARS characters, 90 / 5 / 5 split in that order."""
-    text = stdlib_corpus(CORPUS_CHARS)
-    train, valid, test = split_text(text, VALID_FRACTION, TEST_FRACTION)
-    vocab = CharVocab(text)  # the alphabet of the whole text; no counts leak from it
-    return Corpus(
-        text, train, valid, test, vocab,
-        vocab.encode(train), vocab.encode(valid), vocab.encode(test),
-    )  # fmt: skip
-
-
-def files_of(part: str) -> list[str]:
-    """The names of the standard-library files that the 'train', 'valid' or 'test' text,
-    or the whole 'text', comes from, in order (a file cut by the split counts for both)."""
-    c = corpus()
-    start = {"text": 0, "train": 0, "valid": len(c.train), "test": len(c.train) + len(c.valid)}
-    start = start[part]
-    end = start + len(getattr(c, part))
-    names, offset = [], 0
-    for path in stdlib_files():
-        size = len(path.read_text(encoding="utf-8", errors="replace"))
-        if offset < end and offset + size > start:
-            names.append(path.name)
-        offset += size
-        if offset >= end:
-            return names
-    return names
-
-
-def replaced_chars() -> int:
-    """How many characters of the corpus the loader replaced by "?" (not ASCII)."""
-    raw, total = [], 0
-    for path in stdlib_files():
-        raw.append(path.read_text(encoding="utf-8", errors="replace"))
-        total += len(raw[-1])
-        if total >= CORPUS_CHARS:
-            break
-    text = "".join(raw)[:CORPUS_CHARS]
-    return sum(a != b for a, b in zip(text, corpus().text))
-
-
-@cache
-def ngram_model() -> NGramModel:
-    """An n-gram of order MAX_ORDER (lower orders come with it) on the training text."""
-    c = corpus()
-    return NGramModel(MAX_ORDER).fit(c.train, alphabet=c.text)
-
-
-def ngram_log_probs(order: int, part: str = "valid") -> Tensor:
-    """ln p of characters 1 … T - 1 of the 'valid' or 'test' text, (T - 1,) float64.
-
-    Character 0 is left out, as for the LSTM, which has nothing to read before it.
-    """
-    return _ngram_log_probs(order, part)
-
-
-@cache  # behind a wrapper, so that f(x) and f(x, default) share one entry
-def _ngram_log_probs(order: int, part: str) -> Tensor:
-    return ngram_model().log_probs(getattr(corpus(), part), order)[1:]
-
-
-def bits(log_probs: Tensor, mask: Tensor | None = None) -> float:
-    """Bits per char, -mean log2 p, over all positions or those where `mask` is True."""
-    chosen = log_probs if mask is None else log_probs[mask]
-    return -chosen.mean().item() / math.log(2)
+from .corpus import bits, corpus
 
 
 @dataclass(frozen=True)
@@ -413,130 +294,3 @@ def train_language_model(
     finally:
         torch.set_num_threads(before)
     return LMRun(recipe, model.eval(), losses, time.process_time() - began)
-
-
-def is_word_char(ch: str) -> bool:
-    """Letters, digits and "_": the characters of a Python name."""
-    return ch.isalnum() or ch == "_"
-
-
-def word_classes(text: str) -> dict[str, Tensor]:
-    """Masks over the predicted characters text[1:], each (len(text) - 1,) bool.
-
-    "inside a word": a name character after a name character; "first of a word": a name
-    character after anything else; "not in a word": spaces, newlines, punctuation.
-    """
-    inside, first = [], []
-    for previous, ch in zip(text, text[1:]):
-        inside.append(is_word_char(ch) and is_word_char(previous))
-        first.append(is_word_char(ch) and not is_word_char(previous))
-    inside, first = torch.tensor(inside), torch.tensor(first)
-    return {"inside a word": inside, "first of a word": first, "not in a word": ~(inside | first)}
-
-
-SAMPLERS = {
-    "greedy": (0.0, None),
-    "τ = 0.5": (0.5, None),
-    "τ = 1": (1.0, None),
-    "τ = 1.5": (1.5, None),
-    "τ = 1, top-k = 5": (1.0, 5),
-}
-"""name -> (temperature, top_k) of each way of drawing from the MAIN model."""
-PROMPT = "def "
-SAMPLE_LENGTH = 400
-SAMPLES_EACH = 8
-
-
-def samples(seed: int = 0) -> dict[str, list[str]]:
-    """SAMPLES_EACH continuations of PROMPT, SAMPLE_LENGTH characters each, from the
-    MAIN model for every SAMPLERS entry (all alike for greedy).
-
-    Each sampler draws from its own torch.Generator seeded with `seed` (cached).
-    """
-    return _samples(seed)
-
-
-@cache
-def _samples(seed: int) -> dict[str, list[str]]:
-    c, model = corpus(), language_model(MAIN, seed).model
-    return {
-        name: generate(model, c.vocab, PROMPT, SAMPLE_LENGTH, temperature, top_k,
-                       torch.Generator().manual_seed(seed), num_samples=SAMPLES_EACH)
-        for name, (temperature, top_k) in SAMPLERS.items()
-    }  # fmt: skip
-
-
-def tail_period(text: str, tail: int = 100) -> int | None:
-    """The smallest p such that the last `tail` characters repeat with period p
-    (text[t] == text[t - p] throughout them), or None if there is none below `tail`."""
-    for p in range(1, tail):
-        if all(text[t] == text[t - p] for t in range(len(text) - tail, len(text))):
-            return p
-    return None
-
-
-@cache
-def training_words() -> frozenset[str]:
-    """Every name (run of name characters) in the training text."""
-    return frozenset(re.findall(r"\w+", corpus().train, flags=re.ASCII))
-
-
-def known_word_share(texts: list[str]) -> float:
-    """The share of the names in `texts` (the last of each left out: it may be cut) that
-    occur in the training text. 1.0 when there are no names."""
-    words = [w for text in texts for w in re.findall(r"\w+", text, flags=re.ASCII)[:-1]]
-    return sum(w in training_words() for w in words) / max(len(words), 1)
-
-
-PROBE_CHARS = 10_000
-"""Characters of test text read to look for units that track structure."""
-
-
-def probe_text() -> str:
-    """PROBE_CHARS of test text from its first line that starts a def or a class, so
-    that the scanner of :func:`python_structure` starts outside any string."""
-    test = corpus().test
-    start = re.search(r"^(def|class) ", test, flags=re.MULTILINE)
-    if start is None:
-        raise ValueError("the test text has no line that starts with 'def ' or 'class '")
-    return test[start.start() : start.start() + PROBE_CHARS]
-
-
-def correlations(states: Tensor, label: Tensor) -> Tensor:
-    """Pearson r between each unit's values, states (T, H), and a label (T,); (H,).
-
-    A unit or label that never changes gets r = 0.
-    """
-    x = states - states.mean(0)  # (T, H)
-    y = label - label.mean()  # (T,)
-    scale = x.norm(dim=0) * y.norm()  # (H,)
-    return torch.where(scale > 0, (x * y[:, None]).sum(0) / scale.clamp_min(1e-12), 0.0)
-
-
-@dataclass
-class UnitSearch:
-    """The MAIN model's cell states on the probe text, against the structure labels."""
-
-    text: str
-    labels: dict[str, Tensor]  # name -> (T,), from python_structure
-    cells: Tensor  # (T, H) c_t after each character
-    r: dict[str, Tensor]  # name -> (H,) Pearson r of every unit with the label
-
-    def best(self, name: str) -> tuple[int, float]:
-        """The unit whose |r| with label `name` is largest, and its r."""
-        unit = self.r[name].abs().argmax().item()
-        return unit, self.r[name][unit].item()
-
-
-def unit_search(seed: int = 0) -> UnitSearch:
-    """Read the probe text from zeros with the MAIN model; correlate every cell unit
-    with every label of :func:`python_structure` (cached)."""
-    return _unit_search(seed)
-
-
-@cache
-def _unit_search(seed: int) -> UnitSearch:
-    text, model = probe_text(), language_model(MAIN, seed).model
-    _, cells = lstm_states(model, corpus().vocab.encode(text))  # (T, H)
-    labels = python_structure(text)
-    return UnitSearch(text, labels, cells, {n: correlations(cells, y) for n, y in labels.items()})
