@@ -193,17 +193,21 @@ def test_started_runs_train_in_a_worker_and_the_big_one_here_on_the_free_cores(
                                                                     lm.corpus().valid_ids))
 
 
+@pytest.mark.parametrize("error", [RuntimeError("out of memory, say"), KeyboardInterrupt()],
+                         ids=["error", "interrupt"])  # fmt: skip
 def test_a_failed_run_here_ends_the_started_runs_and_trains_again_when_asked(
-    one_thread, monkeypatch
+    one_thread, monkeypatch, error
 ):
+    """A run here that raises, or the reader's interrupt (Jupyter's Ctrl-C) while it
+    trains, ends the runs started in the workers and leaves nothing half-recorded."""
     small = [replace(SMALL, lr=lr) for lr in (0.03, 0.04)]
-    seed = 8
+    seed = 8 if isinstance(error, RuntimeError) else 10
 
     def fail(recipe, seed, threads):
-        raise RuntimeError("out of memory, say")
+        raise error
 
     monkeypatch.setattr(lm_runs, "train_language_model", fail)
-    with pytest.raises(RuntimeError, match="out of memory"):
+    with pytest.raises(type(error)):
         lm.language_models([BIG, *small], seed, workers=2)
     assert lm_runs._training == {} and not any((r, seed) in lm_runs._trained for r in small)
     assert pool._pools == {}  # the started runs were ended, not left training
