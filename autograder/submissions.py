@@ -17,6 +17,7 @@ is left out and listed, so nothing beside the notebook can change how it runs.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from collections import defaultdict
@@ -68,8 +69,8 @@ def collect(path: Path, assignment: str, notebook_names: list[str],
         raise ValueError(f"expected a folder or a zip of submissions, got {path}")
     out = Collected()
     groups: dict[str, tuple[Submission, list]] = {}
-    for key, name, items in _place_all(entries, assignment, notebook_names, out):
-        student, name, notes = _student_id(key, name, roster)
+    placed = _place_all(entries, assignment, notebook_names, out)
+    for (_, _, items), (student, name, notes) in zip(placed, _student_ids(placed, roster)):
         sub, pool = groups.setdefault(student, (Submission(student, name=name), []))
         sub.notes += [n for n in notes if n not in sub.notes]
         sub.name = sub.name or name
@@ -141,20 +142,45 @@ def _unplaced_reason(parts: tuple[str, ...], names: list[str]) -> str:
             "LMS download's names")  # fmt: skip
 
 
-def _student_id(key: str, name: str, roster: Roster | None):
-    """(course id, display name, notes) for the student an input calls ``key``."""
-    if roster is not None:
-        row = roster.match(key, name)
+def _student_ids(placed: list, roster: Roster | None) -> list[tuple[str, str, list[str]]]:
+    """(course id, display name, notes) for each ``(key, name, items)`` of `placed`.
+
+    A key on the roster gets its row's id; any other key is its own id, or one made from
+    it (:func:`_made_id`). A made id never merges two students: where two different keys
+    give the same id ("Müller" and "Möller" both "M_ller"; every name in another script
+    "student"), each made one takes a digest of its own key as a suffix.
+    """
+    rows = [roster.match(key, name) if roster is not None else None for key, name, _ in placed]
+    ids = [row.id if row else _made_id(key) for row, (key, _, _) in zip(rows, placed)]
+    keys_of: dict[str, set[str]] = defaultdict(set)
+    for student, (key, _, _) in zip(ids, placed):
+        keys_of[student].add(key)
+    result = []
+    for row, student, (key, name, _) in zip(rows, ids, placed):
         if row is not None:
             note = [] if row.id == key else [f"{key!r} in the input is {row.id} on the roster"]
-            return row.id, row.name or name, note
-    student, notes = key, []
-    if not STUDENT_ID.match(key):
-        student = re.sub(r"[^A-Za-z0-9_.@-]+", "_", key).strip("_.-")[:64] or "unnamed"
-        notes.append(f"student id {student!r} made from {key!r}")
-    if roster is not None:
-        notes.append(f"{key!r} is not on the roster: graded under {student!r}")
-    return student, (name if name != key else ""), notes
+            result.append((row.id, row.name or name, note))
+            continue
+        notes = []
+        if student != key and len(keys_of[student]) > 1:  # keep the two apart
+            digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+            made, student = student, f"{student[:55]}_{digest}"
+            notes.append(f"student id {student!r} made from {key!r} ({made!r} alone would "
+                         "name another student too)")  # fmt: skip
+        elif student != key:
+            notes.append(f"student id {student!r} made from {key!r}")
+        if roster is not None:
+            notes.append(f"{key!r} is not on the roster: graded under {student!r}")
+        result.append((student, name if name != key or student != key else "", notes))
+    return result
+
+
+def _made_id(key: str) -> str:
+    """`key` if it is a course id (``STUDENT_ID``), else one made from it: runs of other
+    characters turned into "_", or "student" when nothing is left."""
+    if STUDENT_ID.match(key):
+        return key
+    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", key).strip("_.-")[:64] or "student"
 
 
 def _choose(sub: Submission, pool: list) -> dict[str, Entry]:

@@ -146,6 +146,31 @@ def test_a_zip_of_one_top_folder_and_browser_renamed_notebooks(tmp_path):
     assert set(by_id(collect(one, A, [NB]))) == {"dee"}
 
 
+def test_names_that_make_the_same_id_stay_different_students(tmp_path):
+    """Folder names that are not ids ("Müller", a name in another script) are made into
+    ids; two different names never merge into one student, whose newest file would then
+    hide the other's."""
+    folder = make_folder(tmp_path / "class", {
+        f"Müller/{NB}": GOOD, f"Möller/{NB}": BLANK,
+        f"张伟/{NB}": GOOD, f"李娜/{NB}": BLANK,
+        f"a b/{NB}": BLANK, f"a_b/{NB}": GOOD,  # "a_b" is an id already: it keeps it
+        f"Anne Marie/{NB}": GOOD,  # alone: a readable id
+    })  # fmt: skip
+    collected = collect(folder, A, [NB])
+    subs = {sub.name or sub.student: sub for sub in collected.submissions}
+    assert len(subs) == 7 and len(by_id(collected)) == 7
+    assert all(sub.ignored == [] for sub in collected.submissions)  # nothing "superseded"
+    for name, content in [("Müller", GOOD), ("Möller", BLANK), ("张伟", GOOD), ("李娜", BLANK),
+                          ("a b", BLANK), ("a_b", GOOD), ("Anne Marie", GOOD)]:  # fmt: skip
+        assert subs[name].notebooks == {NB: content}, name
+    assert subs["a_b"].student == "a_b" and subs["Anne Marie"].student == "Anne_Marie"
+    assert subs["Müller"].student.startswith("M_ller_") and subs["张伟"].student.startswith(
+        "student_")
+    assert any("made from '李娜'" in note for note in subs["李娜"].notes)
+    again = collect(folder, A, [NB])  # the same ids on every run: grades land on them again
+    assert sorted(by_id(again)) == sorted(by_id(collected))
+
+
 def test_a_roster_maps_lms_ids_and_lists_who_submitted_nothing(tmp_path):
     roster_csv = tmp_path / "students.csv"
     roster_csv.write_text("id,lms_id,email,first_name,last_name\n"
