@@ -199,3 +199,32 @@ def test_a_started_sweep_gives_the_numbers_of_a_call_made_here():
         assert a.score == b.score and a.history.loss == b.history.loss
         for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
             assert torch.equal(p, q)
+
+
+@startable(whole=True)
+def tiny_model(lag: int, seed: int, *, workers: int | None = None) -> tuple[int, memory.Run]:
+    """One job, not a sweep: a started call runs whole in a worker."""
+    return os.getpid(), _tiny_recall(lag, seed)
+
+
+def test_a_whole_call_started_runs_in_a_worker_with_the_numbers_of_one_made_here():
+    tiny_model.start(2, 0, workers=2)
+    pid, started = tiny_model(2, 0, workers=2)  # collected
+    here_pid, here = tiny_model(2, 0, workers=2)  # nothing started: trained here
+    assert pid != os.getpid() and here_pid == os.getpid()
+    assert started.score == here.score and started.history.loss == here.history.loss
+    for p, q in zip(started.model.parameters(), here.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("kill", [True, False], ids=["killed", "cancelled"])
+def test_a_whole_call_whose_pool_was_ended_is_computed_afresh_with_a_warning(kill):
+    """Killed workers break the queued job's future; a graceful end cancels it."""
+    # both workers busy and one job more, which the pool has already handed on: the
+    # call waits in the pool's own queue, where ending the pool can drop it
+    pool.start(_spin, [(1.0,)] * 3, workers=2)
+    tiny_model.start(3, 1, workers=2)
+    pool.shutdown(kill=kill)  # an interrupt elsewhere, or the pool ended: job dropped
+    with pytest.warns(RuntimeWarning, match="computing it again"):
+        pid, run = tiny_model(3, 1, workers=2)
+    assert pid == os.getpid() and run.history.loss

@@ -20,6 +20,10 @@ Rules for a startable function and its page:
 * the page runs its own torch on one thread (``torch.set_num_threads(1)``): the workers
   have the cores, and a second kernel thread would wait for one at every operation.
 
+A function that is one job, not a sweep (it trains one model), is marked
+``@startable(whole=True)``: started, the whole call is one job of the pool, queued
+behind the jobs started before it, so it trains where a sweep leaves a worker idle.
+
 With fewer than two workers ``start`` does nothing, and the later call computes as usual.
 
 Example:
@@ -42,10 +46,11 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures.process import BrokenProcessPool
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 from lstm_ref.experiments.pool import available_workers, in_workers, shutdown
+from lstm_ref.experiments.pool import start as submit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,9 +58,13 @@ _started: list[tuple[Callable, tuple, str, Future]] = []  # (fn, arguments, word
 _lock = threading.Lock()
 
 
-def startable(fn: F) -> F:
+def startable(fn: F | None = None, *, whole: bool = False) -> F:
     """Give `fn` a ``start(*args, **kwargs)`` method (see the module); a `workers`
     argument, if given, is `fn`'s own and also says how many cores there are.
+
+    With `whole`, `fn` is one job: ``start`` submits the whole call to the pool's
+    workers at once, in the order of the ``start`` calls. Then `fn` must be defined at
+    module level and its result picklable (it comes back from a worker process).
 
     A call collects a started one when their arguments, bound to `fn`'s signature with
     its defaults, are equal (``==``): ``f(2)`` collects ``f.start(x=2)``, and
@@ -66,6 +75,8 @@ def startable(fn: F) -> F:
     there, with a warning. Interrupting that call while it waits ends every started
     run, as an interrupt in :func:`~lstm_ref.experiments.pool.starmap` ends its sweep.
     """
+    if fn is None:  # @startable(whole=True)
+        return partial(startable, whole=whole)  # type: ignore[return-value]
     signature = inspect.signature(fn)
 
     def arguments(args: tuple, kwargs: dict) -> tuple:
@@ -83,7 +94,7 @@ def startable(fn: F) -> F:
             started = _take(fn, arguments(args, kwargs)) if _started else None
             if started is None:
                 return fn(*args, **kwargs)
-            error = started.exception()  # waits for it
+            error = _error(started)  # waits for it
         except KeyboardInterrupt:  # Jupyter's interrupt: end the started runs too
             shutdown(kill=True)
             raise
@@ -96,7 +107,8 @@ def startable(fn: F) -> F:
         return fn(*args, **kwargs)
 
     def start(*args, **kwargs) -> None:
-        if (kwargs.get("workers") or available_workers()) < 2:
+        workers = kwargs.get("workers") or available_workers()
+        if workers < 2:
             return  # one core: nothing runs beside the page, so nothing to gain
         args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))  # the page's values now
         key = arguments(args, kwargs)
@@ -105,7 +117,11 @@ def startable(fn: F) -> F:
                 return
             shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]
             words = f"{fn.__qualname__}({', '.join(shown)})"[:200]
-            _started.append((fn, key, words, _in_thread(fn, args, kwargs)))
+            if whole:  # by reference: in the worker, `call` finds nothing started
+                future = submit(_apply, [(call, args, kwargs)], workers=workers)[0]
+            else:
+                future = _in_thread(fn, args, kwargs)
+            _started.append((fn, key, words, future))
 
     call.start = start
     return call  # type: ignore[return-value]
@@ -137,6 +153,20 @@ def _equal(a: tuple, b: tuple) -> bool:
         return bool(a == b)
     except Exception:  # e.g. tensors, whose == is elementwise: no match
         return False
+
+
+def _error(future: Future) -> BaseException | None:
+    """What the finished `future` raised, None if nothing; a cancelled one (a job the
+    pool dropped when it was ended) gives CancelledError."""
+    try:
+        return future.exception()
+    except CancelledError as cancelled:
+        return cancelled
+
+
+def _apply(fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """fn(*args, **kwargs): a whole started call, run in a worker process."""
+    return fn(*args, **kwargs)
 
 
 def _in_thread(fn: Callable, args: tuple, kwargs: dict) -> Future:
