@@ -138,19 +138,28 @@ def _place_file(filename: str, assignment: str, names: list[str]):
 
 
 def _lms_file(filename: str, names: list[str]) -> Placement | None:
-    """A file whose name says whose it is: Moodle's, Canvas's, or <student>_NB."""
+    """A file whose name says whose it is: Moodle's, Canvas's, or <student>_NB.
+
+    A Moodle name is this student's whatever the file; a Canvas name with another
+    notebook's name in it (``…_123_456_Lab1-Copy1.ipynb``) too, unless it reads as
+    <student>_NB. Such a file is placed as no notebook, with why; the collection may
+    still grade it as the student's only notebook (:mod:`autograder.submissions`).
+    """
+    canvas_other = None
     for pattern in (MOODLE_FILE, CANVAS_FILE):
         if match := pattern.match(filename):
             found = notebook_of(match["f"], names)
             if found:
                 return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
+            why = f"not one of {', '.join(names)}"
             if pattern is MOODLE_FILE:  # unmistakably this student's, whatever the file
-                why = f"not one of {', '.join(names)}"
                 return Placement(match["id"], match["name"], None, why=why)
+            if match["f"].lower().endswith(".ipynb"):
+                canvas_other = Placement(match["id"], match["name"], None, why=why)
     for name in names:
         stem = re.escape(name.removesuffix(".ipynb"))
         pattern = rf"(?P<key>.+?)[_ -]{stem}{COPY}\.ipynb"
         if match := re.fullmatch(pattern, filename, flags=re.IGNORECASE):
             copy = int(match["n1"] or match["n2"] or 0)
             return Placement(match["key"], match["key"], name, ("", copy, 0))
-    return None
+    return canvas_other

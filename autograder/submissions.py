@@ -78,7 +78,7 @@ def collect(path: Path, assignment: str, notebook_names: list[str],
     budget = [MAX_TOTAL_BYTES]
     for student in sorted(groups):
         sub, pool = groups[student]
-        _check(sub, _choose(sub, pool), read, budget)
+        _check(sub, _choose(sub, pool, notebook_names), read, budget)
         out.submissions.append(sub)
     if roster is not None:
         out.missing = [s for s in roster.ids if s not in groups]
@@ -183,9 +183,21 @@ def _made_id(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]+", "_", key).strip("_.-")[:64] or "student"
 
 
-def _choose(sub: Submission, pool: list) -> dict[str, Entry]:
-    """The newest file of each notebook, to read; the others listed in ``ignored``."""
+def _choose(sub: Submission, pool: list, names: list[str]) -> dict[str, Entry]:
+    """The newest file of each notebook, to read; the others listed in ``ignored``.
+
+    For an assignment of one notebook, a student whose only notebook file has another
+    name (``01_rnn_limits_final.ipynb``, Jupyter's ``…-Copy1.ipynb``) has it graded as
+    that notebook, with a note: a renamed file is not "nothing submitted".
+    """
     newest_ts = max((p.timestamp for p, _ in pool if p), default="")
+    ipynb = [(p, e) for p, e in pool
+             if p is not None and not e.refused and e.path.lower().endswith(".ipynb")]  # fmt: skip
+    if len(names) == 1 and len(ipynb) == 1 and ipynb[0][0].notebook is None:
+        placement, entry = ipynb[0]
+        placement.notebook = names[0]
+        sub.notes.append(f"{entry.path} graded as {names[0]}: the only notebook this "
+                         "student submitted, under another name")  # fmt: skip
     chosen: dict[str, tuple[layouts.Placement, Entry]] = {}
     for placement, entry in pool:
         if placement is None:  # a line about hidden files

@@ -94,6 +94,36 @@ def test_canvas_bulk_download_late_and_resubmitted(tmp_path):
     assert not collected.unplaced
 
 
+def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
+    """Downloads as LMSs lay them out, each student's one notebook under another name
+    (saved as "…_final", duplicated by Jupyter as "…-Copy1"): graded, with a note."""
+    moodle = make_zip(tmp_path / "moodle.zip", {
+        f"Jane Doe_101_assignsubmission_file_/{A}_final.ipynb": GOOD,
+        f"Ravi Kumar_102_assignsubmission_file_/{A}-Copy1.ipynb": GOOD,
+        f"Ravi Kumar_102_assignsubmission_file_/notes.txt": b"x",
+        f"Li Wei_103_assignsubmission_file_/{NB}": GOOD,  # named right: as before
+        f"Li Wei_103_assignsubmission_file_/scratch.ipynb": BLANK,  # a second: left out
+        f"Ann Lee_104_assignsubmission_file_/a.ipynb": BLANK,  # two others: which one?
+        f"Ann Lee_104_assignsubmission_file_/b.ipynb": GOOD,
+    })  # fmt: skip
+    found = by_id(collect(moodle, A, [NB]))
+    assert found["101"].notebooks == {NB: GOOD} and found["102"].notebooks == {NB: GOOD}
+    assert any(f"{A}-Copy1.ipynb graded as {NB}" in note for note in found["102"].notes)
+    assert found["103"].notebooks == {NB: GOOD}
+    assert any("scratch.ipynb: not one of" in line for line in found["103"].ignored)
+    assert found["104"].notebooks == {}  # not guessed: both listed, and why
+    assert sum("not one of" in line for line in found["104"].ignored) == 2
+    canvas = make_zip(tmp_path / "canvas.zip", {
+        f"smithalice_123_456_{A}_final.ipynb": GOOD,
+        f"leemin_LATE_125_458_Lab1-Copy1.ipynb": GOOD,
+        f"doejane_124_457_{NB}": BLANK,
+    })  # fmt: skip
+    found = by_id(collect(canvas, A, [NB]))
+    assert set(found) == {"123", "124", "125"}  # the Canvas ids, not made-up ones
+    assert found["123"].name == "smithalice" and found["123"].notebooks == {NB: GOOD}
+    assert found["125"].notebooks == {NB: GOOD}
+
+
 def test_nbgrader_collect_tree_and_exchange_inbound_newest_counts(tmp_path):
     old, new = "2024-03-01 10:00:00.000000 UTC", "2024-03-02 09:30:00.000000 UTC"
     folder = make_folder(tmp_path / "course", {
