@@ -100,11 +100,11 @@ def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
     moodle = make_zip(tmp_path / "moodle.zip", {
         f"Jane Doe_101_assignsubmission_file_/{A}_final.ipynb": GOOD,
         f"Ravi Kumar_102_assignsubmission_file_/{A}-Copy1.ipynb": GOOD,
-        f"Ravi Kumar_102_assignsubmission_file_/notes.txt": b"x",
+        "Ravi Kumar_102_assignsubmission_file_/notes.txt": b"x",
         f"Li Wei_103_assignsubmission_file_/{NB}": GOOD,  # named right: as before
-        f"Li Wei_103_assignsubmission_file_/scratch.ipynb": BLANK,  # a second: left out
-        f"Ann Lee_104_assignsubmission_file_/a.ipynb": BLANK,  # two others: which one?
-        f"Ann Lee_104_assignsubmission_file_/b.ipynb": GOOD,
+        "Li Wei_103_assignsubmission_file_/scratch.ipynb": BLANK,  # a second: left out
+        "Ann Lee_104_assignsubmission_file_/a.ipynb": BLANK,  # two others: which one?
+        "Ann Lee_104_assignsubmission_file_/b.ipynb": GOOD,
     })  # fmt: skip
     found = by_id(collect(moodle, A, [NB]))
     assert found["101"].notebooks == {NB: GOOD} and found["102"].notebooks == {NB: GOOD}
@@ -115,7 +115,7 @@ def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
     assert sum("not one of" in line for line in found["104"].ignored) == 2
     canvas = make_zip(tmp_path / "canvas.zip", {
         f"smithalice_123_456_{A}_final.ipynb": GOOD,
-        f"leemin_LATE_125_458_Lab1-Copy1.ipynb": GOOD,
+        "leemin_LATE_125_458_Lab1-Copy1.ipynb": GOOD,
         f"doejane_124_457_{NB}": BLANK,
     })  # fmt: skip
     found = by_id(collect(canvas, A, [NB]))
