@@ -93,7 +93,8 @@ def grade_one(
         capped = slot.capped() if TEMPLATE in env else cgroup is not None
         result.pids_max = limits.pids_max if capped else None
         with _environment(env), Watchdog(limits.timeout) as watchdog:
-            log, killers = _autograde_skipping_crashes(root, assignment, submission.student)
+            log, killers = _autograde_skipping_crashes(root, assignment, submission.student,
+                                                       watchdog)  # fmt: skip
         verdicts = _judge(root, sources)  # the grades, decided here from the records
         if log is None:
             feedback.record_verdicts(root, assignment, submission.student, verdicts)
@@ -187,8 +188,10 @@ def font_cache() -> Path | None:
     return path if path.exists() else None
 
 
-def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
-    """Autograde; each time a cell stops nbgrader, again with that cell skipped.
+def _autograde_skipping_crashes(root: Path, assignment: str, student: str,
+                                watchdog: Watchdog):  # fmt: skip
+    """Autograde; each time a cell stops nbgrader, again with that cell skipped, unless
+    the submission's time is up (the watchdog killed the kernel: no second run then).
 
     Returns nbgrader's log of the last failure (None on success) and the fingerprints of
     the cells that were skipped (autograder.progress records them from inside the kernel).
@@ -198,7 +201,8 @@ def _autograde_skipping_crashes(root: Path, assignment: str, student: str):
         record.unlink(missing_ok=True)
         os.environ[progress.SKIP] = ",".join(killers)  # restored by _environment
         log = _autograde(root, assignment, student)
-        if log is None or not _stopped_by_a_cell(log) or len(killers) >= MAX_SKIPPED:
+        if (log is None or watchdog.fired or not _stopped_by_a_cell(log)
+                or len(killers) >= MAX_SKIPPED):  # fmt: skip
             return log, killers
         ran = record.read_text().split() if record.exists() else []
         if not ran or ran[-1] in killers:  # no progress: give up rather than loop
@@ -244,7 +248,8 @@ def _environment(env: dict[str, str]):
 
 
 class Watchdog:
-    """Kill the processes this task started (the kernel) once ``seconds`` have passed."""
+    """Kill the processes this task started (the kernel) once ``seconds`` have passed,
+    and any it starts after that."""
 
     def __init__(self, seconds: float):
         self.seconds, self.fired = seconds, False
@@ -257,12 +262,16 @@ class Watchdog:
         return self
 
     def _watch(self):
-        if not self._done.wait(self.seconds):
-            self.fired = True
+        if self._done.wait(self.seconds):
+            return
+        self.fired = True
+        while True:  # and any kernel started after that, until the task ends
             for process in psutil.Process().children(recursive=True):
                 if process.pid not in self._before:
                     with contextlib.suppress(psutil.Error):
                         process.kill()
+            if self._done.wait(0.5):
+                return
 
     def __exit__(self, *exc):
         self._done.set()

@@ -109,13 +109,19 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
     }  # fmt: skip
     for student, (answers, extra, _) in students.items():
         write_submission(root, student, A, fill(A, answers), extra)
+    # every cell within its 8 s, the notebook past the submission's 40 s: stopped at 40 s,
+    # not run a second time with the cell it was in skipped
+    slow = fill(A, SOLUTION)
+    slow.cells += [nbformat.v4.new_code_cell(f"import time\ntime.sleep(7)  # part {k}")
+                   for k in range(8)]  # distinct cells: skipping one does not skip all
+    write_submission(root, "sloane", A, slow)
     # a student who deletes both test cells, and one who edits them to pass
     tests = ("test_rnn_step", "test_jacobian_norms")
     write_submission(root, "judy", A, fill(A, SOLUTION, drop=tests))
     write_submission(root, "ken", A, fill(A, {}, edit={"test_rnn_step": "pass",
                                                        "test_jacobian_norms": "pass"}))  # fmt: skip
     expected = {s: v[2] for s, v in students.items()}
-    expected |= {"judy": (5, "graded"), "ken": (0, "graded")}
+    expected |= {"judy": (5, "graded"), "ken": (0, "graded"), "sloane": (5, "timeout")}
     return expected
 
 
@@ -152,6 +158,8 @@ def test_reasons_name_what_happened(graded_class):
     results = graded_class["results"]
     assert "the biases are left out" in results["dave"].mistakes
     assert "could not go past: rnn_step" in results["erin"].reason
+    assert "grading stopped after 40 s" in results["sloane"].reason
+    assert results["sloane"].seconds < LIMITS.timeout + 20  # one run, ended at the limit
     assert "CellTimeoutError" in results["eve"].messages["rnn_step"]  # interrupted at 8 s
     assert "could not go past: rnn_step (the Python kernel died" in results["frank"].reason
     assert "could not go past: jacobian_norms" in results["sybil"].reason
