@@ -298,6 +298,9 @@ def _prepare(root, assignment, sources, template_gradebook, submission, limits) 
     config += f'c.KernelManager.transport = "ipc"\nc.KernelManager.ip = {ipc!r}\n'
     # once its outputs are in, the kernel is killed: a graceful shutdown waits 0.6-2.6 s
     config += 'c.Execute.shutdown_kernel = "immediate"\n'
+    # printed output kept in bytes as well as lines: one long line can be 60 MB
+    config += ("from autograder.outputs import autograde_preprocessors\n"
+               "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n")  # fmt: skip
     if limits.cell_timeout is not None:
         config += f"c.ExecutePreprocessor.timeout = {int(limits.cell_timeout)}\n"
     (root / "nbgrader_config.py").write_text(config)

@@ -97,6 +97,8 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
                     (3, "graded")),  # 6 GB against a 4 GB cap: costs only its own exercise
         "oscar": ({**S, "jacobian_norms": S["jacobian_norms"] + "\nprint('x\\n' * 10**6)"}, {},
                   (5, "graded")),  # huge output
+        "olga": ({**S, "jacobian_norms": S["jacobian_norms"] + "\nprint('x' * 5_000_000)"},
+                 {}, (5, "graded")),  # huge output on one line: 200 lines do not cap it
         "peggy": ({**S, "rnn_step": S["rnn_step"] + f"\nopen({str(outside)!r}, 'w').write('x')"},
                   {}, (5, "graded")),  # tries to write outside its folder
         "trent": ({**S, "rnn_step": "import socket\nsocket.create_connection(('127.0.0.1', "
@@ -218,6 +220,11 @@ def test_report_counts_scores_and_diagnosed_mistakes(graded_class):
 def test_huge_output_is_cut(graded_class):
     notebook = graded_class["workspace"] / "autograded" / "oscar" / A / NB
     assert notebook.stat().st_size < 2_000_000
+    ws = graded_class["workspace"]  # 5 MB on one line: cut to the cell's 100 kB
+    one_line = (ws / "autograded" / "olga" / A / NB).read_text()
+    assert len(one_line) < 500_000 and "Output truncated (4,9" in one_line
+    page = {s: (ws / "feedback" / s / A / f"{A}.html").stat().st_size for s in ("olga", "alice")}
+    assert page["olga"] - page["alice"] < 500_000  # a page is about 2.5 MB: styles, figures
 
 
 def test_regrading_is_idempotent(graded_class):
