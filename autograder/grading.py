@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from . import notebooks
 from .course import REPO, Workspace, course_api, create_workspace, fast_gradebooks
 from .export import export_csv  # noqa: F401 - grade() writes the course's CSV
 from .feedback import fast_templates
@@ -52,6 +53,7 @@ def grade(
     if roster is not None and not isinstance(roster, Roster):
         roster = load_roster(Path(roster))
     class_ = collect(Path(submissions), assignment, list(sources), roster)
+    _restore_markers(class_, sources)
     # the kernels cannot read the class's other submissions nor the workspace's gradebook
     private = tuple(str(Path(p).resolve()) for p in (submissions, workspace))
     limits = dataclasses.replace(limits, hide=(*limits.hide, *private))
@@ -67,6 +69,17 @@ def grade(
             client.gather(warming)  # done long ago: each worker ran it before grading
     export_csv(ws, assignment)
     return sorted(results, key=lambda r: r.student)
+
+
+def _restore_markers(class_: Collected, sources: dict[str, bytes]) -> None:
+    """Test cells that lost nbgrader's metadata get it back, found by their text
+    (:func:`autograder.notebooks.restore_test_markers`); the notes say so."""
+    tests = {name: notebooks.test_cells(source) for name, source in sources.items()}
+    for sub in class_.submissions:
+        for name, content in sub.notebooks.items():
+            repaired, notes = notebooks.restore_test_markers(content, tests.get(name, {}))
+            sub.notebooks[name] = repaired
+            sub.notes += [f"{name}: {note}" for note in notes]
 
 
 def _grade_all(

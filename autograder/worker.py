@@ -102,6 +102,8 @@ def grade_one(
         if watchdog.fired:
             result.status = "timeout"
             result.reason = f"grading stopped after {limits.timeout:g} s (an endless loop?)"
+        elif log is not None and _lost_markers(log):
+            result.status, result.reason = "invalid", LOST_MARKERS
         elif log is not None:
             result.status, result.reason = "crashed", _crash_reason(log, limits)
         elif killers:
@@ -276,6 +278,22 @@ class Watchdog:
     def __exit__(self, *exc):
         self._done.set()
         self._thread.join()
+
+
+LOST_MARKERS = (
+    "the notebook has lost the course's cell markers (the nbgrader metadata that says which "
+    "cell is which exercise and which test), so its answers could not be matched to the "
+    "exercises: it was perhaps copied cell by cell into a new notebook, or saved by a tool "
+    "that drops cell metadata. Download the assignment again and paste the answers into "
+    "its cells"
+)
+
+
+def _lost_markers(log: str) -> bool:
+    """nbgrader stopped while putting back the test cells of a notebook whose cells carry
+    no nbgrader metadata: a test cell and the answer cell before it both lost theirs (its
+    ``add_missing_grade_cells`` then looks the answer cell up and raises KeyError)."""
+    return "add_missing_grade_cells" in log and "KeyError" in log
 
 
 def _crash_reason(output: str, limits: Limits) -> str:
