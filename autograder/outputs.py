@@ -3,66 +3,87 @@
 nbgrader's ``LimitOutput`` keeps at most 200 lines of a cell's printed text; one line of
 60 MB (``print("x" * 60_000_000)``) passes it whole, into the autograded notebook, the
 feedback page and the memory of the process that collects the class's results.
-:class:`LimitOutputBytes` also keeps at most ``max_bytes`` of each cell's outputs.
-What a cell printed never decides a grade (:mod:`autograder.verdicts` judges the
-records the checks wrote), so the cut changes only what the student reads.
+:class:`LimitOutputBytes` also keeps at most ``max_bytes`` of each cell's outputs and
+``max_notebook_bytes`` of the notebook's, each output counted as the JSON the notebook
+stores (its metadata too). What a cell printed never decides a grade
+(:mod:`autograder.verdicts` judges the records the checks wrote), so the cut changes
+only what the student reads; even so an output keeps its type, and an error stays an
+error (its message and traceback lines shortened).
 """
 
 from __future__ import annotations
 
-from nbformat.v4 import new_output
+import json
+
 from nbgrader.preprocessors import LimitOutput
 from traitlets import Integer
 
 MAX_OUTPUT_BYTES = 100_000
 """Bytes of output kept per cell: a few thousand lines of text, or a figure or two."""
+MAX_NOTEBOOK_BYTES = 1_000_000
+"""Bytes of output kept per notebook."""
+ERROR_LINE_CHARS = 2_000
+"""Characters kept of an error's message and of each line of its traceback."""
 
 
 class LimitOutputBytes(LimitOutput):
-    """nbgrader's LimitOutput, then at most ``max_bytes`` of each code cell's outputs.
+    """nbgrader's LimitOutput, then at most ``max_bytes`` of each code cell's outputs
+    and ``max_notebook_bytes`` of all of them.
 
-    Text outputs past the budget are cut, with a line that says how much was left out;
-    a rich output (a figure, a table) that does not fit is replaced by such a line.
+    Printed text past the budget is cut, with a line that says how much was left out;
+    a rich output (a figure, a table) that does not fit keeps only such a line as its
+    text; an error keeps its type, with its message and traceback lines shortened.
     """
 
     max_bytes = Integer(MAX_OUTPUT_BYTES, help="bytes of output kept per cell").tag(config=True)
+    max_notebook_bytes = Integer(MAX_NOTEBOOK_BYTES, help="bytes of output kept per "
+                                 "notebook").tag(config=True)  # fmt: skip
+
+    def preprocess(self, nb, resources):
+        self._left = self.max_notebook_bytes  # the notebook's budget, spent cell by cell
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if cell.cell_type == "code":
-            cell.outputs = _capped(cell.outputs, self.max_bytes)
+            budget = min(self.max_bytes, self._left)
+            cell.outputs, spent = _capped(cell.outputs, budget)
+            self._left -= spent
         return cell, resources
 
 
-def _capped(outputs: list, budget: int) -> list:
-    kept = []
+def _capped(outputs: list, budget: int) -> tuple[list, int]:
+    """The outputs within `budget` bytes (each cut or emptied in turn), and bytes used."""
+    spent = 0
     for output in outputs:
         size = _size(output)
-        if size <= budget:
-            kept.append(output)
-            budget -= size
-        elif output.output_type == "stream":
-            text = output.text.encode()[: max(budget, 0)].decode(errors="ignore")
-            left = size - len(text.encode())
-            output.text = text + f"\n... Output truncated ({left:,} more bytes) ...\n"
-            kept.append(output)
-            budget = 0
-        else:
-            kept.append(new_output("stream", name="stdout", text=(
-                f"... Output removed ({size:,} bytes, over the {MAX_OUTPUT_BYTES:,} kept "
-                "per cell) ...\n")))  # fmt: skip
-    return kept
+        left = max(budget - spent, 0)
+        if size > left:
+            if output.output_type == "stream":
+                kept = output.text.encode()[:left].decode(errors="ignore")
+                output.text = kept + (f"\n... Output truncated ({size - len(kept.encode()):,} "
+                                      "more bytes) ...\n")  # fmt: skip
+            elif output.output_type == "error":
+                output.evalue = _shorter(output.get("evalue", ""))
+                output.traceback = [_shorter(line) for line in output.get("traceback", [])]
+            else:  # a figure, a table: its type stays, its content goes
+                output.data = {"text/plain": f"... Output removed ({size:,} bytes, more than "
+                                             "the cell's share) ..."}  # fmt: skip
+                output.metadata = {}
+            size = _size(output)
+        spent += size
+    return outputs, spent
 
 
 def _size(output) -> int:
-    """Bytes of an output's text or data (what the notebook would store)."""
-    if output.output_type == "stream":
-        return len(output.get("text", "").encode())
-    data = output.get("data", {})
-    total = sum(len(v.encode()) if isinstance(v, str) else len(str(v)) for v in data.values())
-    if output.output_type == "error":
-        total += sum(len(line.encode()) for line in output.get("traceback", []))
-    return total
+    """Bytes of an output as the notebook stores it (as JSON)."""
+    return len(json.dumps(output, ensure_ascii=False).encode())
+
+
+def _shorter(text: str) -> str:
+    if len(text) <= ERROR_LINE_CHARS:
+        return text
+    return text[:ERROR_LINE_CHARS] + f"... ({len(text) - ERROR_LINE_CHARS:,} more characters)"
 
 
 def autograde_preprocessors() -> list:
