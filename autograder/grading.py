@@ -77,7 +77,11 @@ def _restore_markers(class_: Collected, sources: dict[str, bytes]) -> None:
     tests = {name: notebooks.test_cells(source) for name, source in sources.items()}
     for sub in class_.submissions:
         for name, content in sub.notebooks.items():
-            repaired, notes = notebooks.restore_test_markers(content, tests.get(name, {}))
+            try:
+                repaired, notes = notebooks.restore_test_markers(content, tests.get(name, {}))
+            except Exception as error:  # noqa: BLE001 - a malformed cell: nbgrader says more
+                repaired, notes = content, [f"its cells could not be checked for lost "
+                                            f"markers ({type(error).__name__})"]  # fmt: skip
             sub.notebooks[name] = repaired
             sub.notes += [f"{name}: {note}" for note in notes]
 

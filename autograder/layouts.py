@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 
 MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_(?P<f>.+)$")
+# the first "_<id>_assignsubmission_" is Moodle's: a student names the file after it
+MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_(?P<f>.+)$")
 CANVAS_FILE = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<f>.+)$")
 COPY = r"(?:\s*\((?P<n1>\d+)\)|-(?P<n2>\d+))?"  # "NB (1).ipynb", "NB(2).ipynb", "NB-1.ipynb"
 JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")
@@ -140,26 +141,36 @@ def _place_file(filename: str, assignment: str, names: list[str]):
 def _lms_file(filename: str, names: list[str]) -> Placement | None:
     """A file whose name says whose it is: Moodle's, Canvas's, or <student>_NB.
 
-    A Moodle name is this student's whatever the file; a Canvas name with another
-    notebook's name in it (``…_123_456_Lab1-Copy1.ipynb``) too, unless it reads as
-    <student>_NB. Such a file is placed as no notebook, with why; the collection may
-    still grade it as the student's only notebook (:mod:`autograder.submissions`).
+    Moodle and Canvas write a prefix and then the student's own file name, which the
+    student chose: where both patterns match, the one whose id comes first is the LMS's
+    (a file a student named ``x_999_assignsubmission_file_…`` is still theirs). After an
+    LMS prefix, the file may be the notebook, ``<anything>_NB``, or another ``.ipynb``:
+    a Moodle name, or a Canvas name ending in .ipynb, is this student's whatever the file,
+    placed as no notebook with why (the collection may still grade it as the student's
+    only notebook: :mod:`autograder.submissions`).
     """
-    canvas_other = None
-    for pattern in (MOODLE_FILE, CANVAS_FILE):
-        if match := pattern.match(filename):
-            found = notebook_of(match["f"], names)
-            if found:
-                return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
+    matches = [m for m in (MOODLE_FILE.match(filename), CANVAS_FILE.match(filename)) if m]
+    if matches:
+        match = min(matches, key=lambda m: m.start("id"))
+        found = notebook_of(match["f"], names) or _suffixed(match["f"], names)
+        if found:
+            return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
+        if match.re is MOODLE_FILE or match["f"].lower().endswith(".ipynb"):
             why = f"not one of {', '.join(names)}"
-            if pattern is MOODLE_FILE:  # unmistakably this student's, whatever the file
-                return Placement(match["id"], match["name"], None, why=why)
-            if match["f"].lower().endswith(".ipynb"):
-                canvas_other = Placement(match["id"], match["name"], None, why=why)
+            return Placement(match["id"], match["name"], None, why=why)
     for name in names:
         stem = re.escape(name.removesuffix(".ipynb"))
         pattern = rf"(?P<key>.+?)[_ -]{stem}{COPY}\.ipynb"
         if match := re.fullmatch(pattern, filename, flags=re.IGNORECASE):
             copy = int(match["n1"] or match["n2"] or 0)
             return Placement(match["key"], match["key"], name, ("", copy, 0))
-    return canvas_other
+    return None
+
+
+def _suffixed(filename: str, names: list[str]) -> tuple[str, int] | None:
+    """(notebook, copy number) when ``filename`` is ``<anything>_NB`` (or "-", " ")."""
+    for name in names:
+        stem = re.escape(name.removesuffix(".ipynb"))
+        if match := re.fullmatch(rf".+?[_ -]{stem}{COPY}\.ipynb", filename, re.IGNORECASE):
+            return name, int(match["n1"] or match["n2"] or 0)
+    return None

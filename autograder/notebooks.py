@@ -79,7 +79,7 @@ def _unduplicate(notebook) -> list[str]:
     first: dict[str, int] = {}
     copies: dict[str, list[int]] = {}
     for index, cell in enumerate(notebook.cells, start=1):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = _grade_id(cell)
         if grade_id is None:
             continue
         if grade_id not in first:
@@ -121,10 +121,13 @@ def restore_test_markers(content: bytes, tests: dict[str, dict]) -> tuple[bytes,
     if all(re.search(rb'"grade_id":\s*"' + re.escape(i.encode()) + b'"', content) for i in ids):
         return content, []  # the usual case: no need to read the notebook
     notebook = _read(content)
-    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells}
+    present = {_grade_id(cell) for cell in notebook.cells}
     restored = []
     for cell in notebook.cells:
-        meta = tests.get(cell.source.strip()) if cell.cell_type == "code" else None
+        source = cell.get("source")
+        if cell.get("cell_type") != "code" or not isinstance(source, str):
+            continue
+        meta = tests.get(source.strip())
         if meta is None or "nbgrader" in cell.metadata or meta["grade_id"] in present:
             continue
         cell.metadata["nbgrader"] = dict(meta)
@@ -132,11 +135,21 @@ def restore_test_markers(content: bytes, tests: dict[str, dict]) -> tuple[bytes,
         restored.append(meta["grade_id"])
     if not restored:
         return content, []
-    note = (f"its cells had lost nbgrader's markers; test cell{'s' * (len(restored) > 1)} "
-            f"{', '.join(restored)} found by their text and marked again")  # fmt: skip
+    many = len(restored) > 1
+    note = (f"its cells had lost nbgrader's markers; test cell{'s' * many} "
+            f"{', '.join(restored)} found by {'their' if many else 'its'} text and marked "
+            "again")  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return nbformat.writes(notebook).encode(), [note]
+
+
+def _grade_id(cell) -> str | None:
+    """The cell's nbgrader grade_id, None if it has none (or metadata of another shape)."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def _read(content: bytes):

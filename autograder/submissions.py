@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -143,31 +144,18 @@ def _unplaced_reason(parts: tuple[str, ...], names: list[str]) -> str:
 
 
 def _student_ids(placed: list, roster: Roster | None) -> list[tuple[str, str, list[str]]]:
-    """(course id, display name, notes) for each ``(key, name, items)`` of `placed`.
-
-    A key on the roster gets its row's id; any other key is its own id, or one made from
-    it (:func:`_made_id`). A made id never merges two students: where two different keys
-    give the same id ("Müller" and "Möller" both "M_ller"; every name in another script
-    "student"), each made one takes a digest of its own key as a suffix.
-    """
-    rows = [roster.match(key, name) if roster is not None else None for key, name, _ in placed]
-    ids = [row.id if row else _made_id(key) for row, (key, _, _) in zip(rows, placed)]
-    keys_of: dict[str, set[str]] = defaultdict(set)
-    for student, (key, _, _) in zip(ids, placed):
-        keys_of[student].add(key)
+    """(course id, display name, notes) for each ``(key, name, items)`` of `placed`:
+    a key on the roster gets its row's id; any other key is its own id, or one made
+    from it (:func:`_made_id`)."""
     result = []
-    for row, student, (key, name, _) in zip(rows, ids, placed):
+    for key, name, _ in placed:
+        row = roster.match(key, name) if roster is not None else None
         if row is not None:
             note = [] if row.id == key else [f"{key!r} in the input is {row.id} on the roster"]
             result.append((row.id, row.name or name, note))
             continue
-        notes = []
-        if student != key and len(keys_of[student]) > 1:  # keep the two apart
-            digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-            made, student = student, f"{student[:55]}_{digest}"
-            notes.append(f"student id {student!r} made from {key!r} ({made!r} alone would "
-                         "name another student too)")  # fmt: skip
-        elif student != key:
+        student, notes = _made_id(key), []
+        if student != key:
             notes.append(f"student id {student!r} made from {key!r}")
         if roster is not None:
             notes.append(f"{key!r} is not on the roster: graded under {student!r}")
@@ -176,11 +164,18 @@ def _student_ids(placed: list, roster: Roster | None) -> list[tuple[str, str, li
 
 
 def _made_id(key: str) -> str:
-    """`key` if it is a course id (``STUDENT_ID``), else one made from it: runs of other
-    characters turned into "_", or "student" when nothing is left."""
+    """`key` if it is a course id (``STUDENT_ID``), else one made from it: its letters in
+    ASCII ("Müller" -> "Muller", "student" when none are left, as for "张伟"), then a
+    digest of the name. The digest keeps two students apart whatever else a class
+    holds, in every run and every assignment ("Müller" and "Möller"; "Anne Marie" and
+    an id "Anne_Marie"), and is the same for a name however its accents are encoded
+    (a zip made on a Mac writes them apart: NFD)."""
     if STUDENT_ID.match(key):
         return key
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", key).strip("_.-")[:64] or "student"
+    key = unicodedata.normalize("NFC", key)
+    plain = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^A-Za-z0-9_.@-]+", "_", plain).strip("_.-")[:55] or "student"
+    return f"{base}_{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def _choose(sub: Submission, pool: list, names: list[str]) -> dict[str, Entry]:
@@ -191,9 +186,10 @@ def _choose(sub: Submission, pool: list, names: list[str]) -> dict[str, Entry]:
     that notebook, with a note: a renamed file is not "nothing submitted".
     """
     newest_ts = max((p.timestamp for p, _ in pool if p), default="")
-    ipynb = [(p, e) for p, e in pool
-             if p is not None and not e.refused and e.path.lower().endswith(".ipynb")]  # fmt: skip
-    if len(names) == 1 and len(ipynb) == 1 and ipynb[0][0].notebook is None:
+    placed = [p for p, _ in pool if p is not None]
+    ipynb = [(p, e) for p, e in pool if p is not None and p.timestamp == newest_ts
+             and not e.refused and e.path.lower().endswith(".ipynb")]  # fmt: skip
+    if len(names) == 1 and len(ipynb) == 1 and not any(p.notebook for p in placed):
         placement, entry = ipynb[0]
         placement.notebook = names[0]
         sub.notes.append(f"{entry.path} graded as {names[0]}: the only notebook this "

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import struct
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from tests.support.klass import fill
 
 A = "01_rnn_limits"
 NB = f"{A}.ipynb"
-SOLUTION_NB = nbformat.read(REPO / "solutions" / A / NB, as_version=4)
+SOLUTION_NB_BYTES = (REPO / "solutions" / A / NB).read_bytes()
+SOLUTION_NB = nbformat.reads(SOLUTION_NB_BYTES.decode(), as_version=4)
 SOLUTION = {c.metadata.nbgrader.grade_id: c.source for c in SOLUTION_NB.cells
             if c.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
 GOOD = nbformat.writes(fill(A, SOLUTION)).encode()
@@ -124,6 +126,28 @@ def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
     assert found["125"].notebooks == {NB: GOOD}
 
 
+def test_a_file_name_a_student_chose_never_makes_it_anothers(tmp_path):
+    """Moodle and Canvas write their prefix, then the name the student gave the file:
+    a name that carries another prefix (another student's id) is still the uploader's;
+    a name with more before the notebook's is still the notebook."""
+    canvas = make_zip(tmp_path / "canvas.zip", {
+        f"smithalice_123_460_x_999_assignsubmission_file_{A} (9).ipynb": BLANK,
+        f"jonesbob_999_461_{NB}": GOOD,
+        f"doejane_124_457_HW1 {NB}": GOOD,
+        f"leemin_125_458_min_{NB}": GOOD,
+    })  # fmt: skip
+    found = by_id(collect(canvas, A, [NB]))
+    assert set(found) == {"123", "124", "125", "999"}
+    assert found["123"].notebooks == {NB: BLANK} and found["999"].notebooks == {NB: GOOD}
+    assert found["999"].ignored == []  # not "superseded" by alice's file
+    moodle = make_zip(tmp_path / "moodle.zip", {
+        f"Alice Smith_101_assignsubmission_file_x_102_assignsubmission_file_{NB}": BLANK,
+        f"Bob Jones_102_assignsubmission_file_{NB}": GOOD,
+    })  # fmt: skip
+    found = by_id(collect(moodle, A, [NB]))
+    assert found["101"].notebooks == {NB: BLANK} and found["102"].notebooks == {NB: GOOD}
+
+
 def test_nbgrader_collect_tree_and_exchange_inbound_newest_counts(tmp_path):
     old, new = "2024-03-01 10:00:00.000000 UTC", "2024-03-02 09:30:00.000000 UTC"
     folder = make_folder(tmp_path / "course", {
@@ -176,29 +200,32 @@ def test_a_zip_of_one_top_folder_and_browser_renamed_notebooks(tmp_path):
     assert set(by_id(collect(one, A, [NB]))) == {"dee"}
 
 
-def test_names_that_make_the_same_id_stay_different_students(tmp_path):
+def test_names_that_are_not_ids_give_ids_that_keep_students_apart(tmp_path):
     """Folder names that are not ids ("Müller", a name in another script) are made into
     ids; two different names never merge into one student, whose newest file would then
-    hide the other's."""
+    hide the other's, in one class or across runs and assignments."""
     folder = make_folder(tmp_path / "class", {
         f"Müller/{NB}": GOOD, f"Möller/{NB}": BLANK,
         f"张伟/{NB}": GOOD, f"李娜/{NB}": BLANK,
-        f"a b/{NB}": BLANK, f"a_b/{NB}": GOOD,  # "a_b" is an id already: it keeps it
-        f"Anne Marie/{NB}": GOOD,  # alone: a readable id
+        f"Anne Marie/{NB}": BLANK, f"Anne_Marie/{NB}": GOOD,  # the second is an id already
     })  # fmt: skip
     collected = collect(folder, A, [NB])
     subs = {sub.name or sub.student: sub for sub in collected.submissions}
-    assert len(subs) == 7 and len(by_id(collected)) == 7
+    assert len(subs) == 6 and len(by_id(collected)) == 6
     assert all(sub.ignored == [] for sub in collected.submissions)  # nothing "superseded"
     for name, content in [("Müller", GOOD), ("Möller", BLANK), ("张伟", GOOD), ("李娜", BLANK),
-                          ("a b", BLANK), ("a_b", GOOD), ("Anne Marie", GOOD)]:  # fmt: skip
+                          ("Anne Marie", BLANK), ("Anne_Marie", GOOD)]:  # fmt: skip
         assert subs[name].notebooks == {NB: content}, name
-    assert subs["a_b"].student == "a_b" and subs["Anne Marie"].student == "Anne_Marie"
-    assert subs["Müller"].student.startswith("M_ller_") and subs["张伟"].student.startswith(
+    assert subs["Anne_Marie"].student == "Anne_Marie"
+    assert subs["Anne Marie"].student.startswith("Anne_Marie_")
+    assert subs["Müller"].student.startswith("Muller_") and subs["张伟"].student.startswith(
         "student_")
     assert any("made from '李娜'" in note for note in subs["李娜"].notes)
-    again = collect(folder, A, [NB])  # the same ids on every run: grades land on them again
-    assert sorted(by_id(again)) == sorted(by_id(collected))
+    # Müller alone, in another run, and written as a Mac writes it (NFD): the same id
+    alone = make_folder(tmp_path / "later", {
+        unicodedata.normalize("NFD", f"Müller/{NB}"): GOOD, f"张伟/{NB}": GOOD})
+    assert sorted(by_id(collect(alone, A, [NB]))) == sorted(
+        [subs["Müller"].student, subs["张伟"].student])
 
 
 def test_a_roster_maps_lms_ids_and_lists_who_submitted_nothing(tmp_path):
@@ -246,6 +273,27 @@ def test_a_broken_notebook_costs_its_own_student_only(tmp_path, content, reason)
     assert found["ann"].notebooks == {NB: GOOD} and not found["ann"].rejected
     assert found["ben"].notebooks == {}
     assert found["ben"].rejected[NB].startswith(f"ben/{NB} {reason}")
+
+
+def test_cells_of_odd_shapes_cost_their_own_student_only(tmp_path):
+    """Cells with no source, a number for source, nbgrader metadata that is null, a list
+    for a grade id, beside a test cell that lost its marker: the class is collected and
+    its markers checked (the malformed notebook fails later, in its own grading)."""
+    odd = json.loads(GOOD)
+    for cell in odd["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_rnn_step":
+            cell["metadata"] = {}
+    code = {"cell_type": "code", "outputs": [], "execution_count": None}
+    odd["cells"] += [{**code, "metadata": {}}, {**code, "metadata": {}, "source": 5},
+                     {**code, "metadata": {"nbgrader": None}, "source": "x = 1"},
+                     {**code, "metadata": {"nbgrader": {"grade_id": ["x"]}}, "source": "y = 2"}]
+    folder = make_folder(tmp_path / "class", {f"amy/{NB}": GOOD,
+                                              f"bo/{NB}": json.dumps(odd).encode()})
+    collected = collect(folder, A, [NB])
+    grading._restore_markers(collected, {NB: SOLUTION_NB_BYTES})
+    bo = by_id(collected)["bo"]
+    assert any("test cell test_rnn_step found by its text" in note for note in bo.notes)
+    assert by_id(collected)["amy"].notebooks == {NB: GOOD}  # untouched, not even read
 
 
 def test_nbformat_3_is_upgraded_and_noted():
