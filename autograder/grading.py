@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import notebooks
+from . import markers
 from .course import REPO, Workspace, course_api, create_workspace, fast_gradebooks
 from .export import export_csv  # noqa: F401 - grade() writes the course's CSV
 from .feedback import fast_templates
@@ -72,13 +72,15 @@ def grade(
 
 
 def _restore_markers(class_: Collected, sources: dict[str, bytes]) -> None:
-    """Test cells that lost nbgrader's metadata get it back, found by their text
-    (:func:`autograder.notebooks.restore_test_markers`); the notes say so."""
-    tests = {name: notebooks.test_cells(source) for name, source in sources.items()}
+    """Markers a notebook lost are put back before grading (:mod:`autograder.markers`);
+    the notes say so."""
+    of = {name: markers.Markers.of(source) for name, source in sources.items()}
     for sub in class_.submissions:
         for name, content in sub.notebooks.items():
+            if name not in of:
+                continue
             try:
-                repaired, notes = notebooks.restore_test_markers(content, tests.get(name, {}))
+                repaired, notes = markers.restore(content, of[name])
             except Exception as error:  # noqa: BLE001 - a malformed cell: nbgrader says more
                 repaired, notes = content, [f"its cells could not be checked for lost "
                                             f"markers ({type(error).__name__})"]  # fmt: skip

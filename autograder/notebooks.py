@@ -14,7 +14,6 @@ or a reason the file cannot be graded, in words an instructor can pass on to the
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -79,7 +78,7 @@ def _unduplicate(notebook) -> list[str]:
     first: dict[str, int] = {}
     copies: dict[str, list[int]] = {}
     for index, cell in enumerate(notebook.cells, start=1):
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         if grade_id is None:
             continue
         if grade_id not in first:
@@ -97,54 +96,7 @@ def _unduplicate(notebook) -> list[str]:
     return notes
 
 
-def test_cells(source: bytes) -> dict[str, dict]:
-    """The test cells of a source notebook: their text as the release shows it (hidden
-    tests removed) -> their nbgrader metadata."""
-    return {_release_text(cell): dict(cell.metadata["nbgrader"])
-            for cell in _read(source).cells if _is_test(cell)}  # fmt: skip
-
-
-def restore_test_markers(content: bytes, tests: dict[str, dict]) -> tuple[bytes, list[str]]:
-    """Put nbgrader's metadata back on test cells that lost it, found by their text.
-
-    A notebook copied cell by cell into a new one, or saved by a tool that drops cell
-    metadata, carries no grade ids: nbgrader cannot tell which cell tests what (and
-    stops with a KeyError when an answer cell lost its marker too). A cell with no
-    nbgrader metadata whose text is exactly that of one of the `tests`
-    (:func:`test_cells`) is that test cell: it gets its metadata back. Answer cells need
-    none: their code runs wherever it is. A test the student changed is not matched,
-    and nbgrader puts the original back as usual.
-
-    Returns the notebook (the same bytes when every test cell has its id) and notes.
-    """
-    ids = [meta["grade_id"] for meta in tests.values()]
-    if all(re.search(rb'"grade_id":\s*"' + re.escape(i.encode()) + b'"', content) for i in ids):
-        return content, []  # the usual case: no need to read the notebook
-    notebook = _read(content)
-    present = {_grade_id(cell) for cell in notebook.cells}
-    restored = []
-    for cell in notebook.cells:
-        source = cell.get("source")
-        if cell.get("cell_type") != "code" or not isinstance(source, str):
-            continue
-        meta = tests.get(source.strip())
-        if meta is None or "nbgrader" in cell.metadata or meta["grade_id"] in present:
-            continue
-        cell.metadata["nbgrader"] = dict(meta)
-        present.add(meta["grade_id"])
-        restored.append(meta["grade_id"])
-    if not restored:
-        return content, []
-    many = len(restored) > 1
-    note = (f"its cells had lost nbgrader's markers; test cell{'s' * many} "
-            f"{', '.join(restored)} found by {'their' if many else 'its'} text and marked "
-            "again")  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return nbformat.writes(notebook).encode(), [note]
-
-
-def _grade_id(cell) -> str | None:
+def cell_grade_id(cell) -> str | None:
     """The cell's nbgrader grade_id, None if it has none (or metadata of another shape)."""
     metadata = cell.get("metadata")
     nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
@@ -152,21 +104,8 @@ def _grade_id(cell) -> str | None:
     return grade_id if isinstance(grade_id, str) else None
 
 
-def _read(content: bytes):
+def read(content: bytes):
+    """The notebook in `content` as nbformat 4, without nbformat's warnings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return nbformat.reads(content.decode("utf-8-sig"), as_version=4)
-
-
-def _is_test(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _release_text(cell) -> str:
-    """A source test cell's text as students get it: its hidden tests removed."""
-    from nbgrader.preprocessors import ClearHiddenTests
-
-    released = nbformat.from_dict(cell)  # a copy: the preprocessor edits in place
-    ClearHiddenTests()._remove_hidden_test_region(released)
-    return released.source.strip()

@@ -281,18 +281,18 @@ class Watchdog:
 
 
 LOST_MARKERS = (
-    "the notebook has lost the course's cell markers (the nbgrader metadata that says which "
-    "cell is which exercise and which test), so its answers could not be matched to the "
-    "exercises: it was perhaps copied cell by cell into a new notebook, or saved by a tool "
-    "that drops cell metadata. Download the assignment again and paste the answers into "
-    "its cells"
+    "nbgrader could not put back a test cell: the cell it belongs after is missing, or "
+    "has lost its marker (the nbgrader metadata that says which cell is which exercise), "
+    "and could not be found again. The notebook was perhaps copied cell by cell into a new "
+    "one, saved by a tool that drops cell metadata, or had cells deleted. Download the "
+    "assignment again and paste the answers into its cells"
 )
 
 
 def _lost_markers(log: str) -> bool:
-    """nbgrader stopped while putting back the test cells of a notebook whose cells carry
-    no nbgrader metadata: a test cell and the answer cell before it both lost theirs (its
-    ``add_missing_grade_cells`` then looks the answer cell up and raises KeyError)."""
+    """nbgrader stopped while putting back a test cell whose preceding cell is missing
+    (its ``add_missing_grade_cells`` looks that cell up and raises KeyError). What
+    :mod:`autograder.markers` did not repair before grading ends here."""
     return "add_missing_grade_cells" in log and "KeyError" in log
 
 

@@ -119,7 +119,8 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
     write_submission(root, "sloane", A, slow)
     # answers pasted into a new notebook: no cell carries nbgrader's metadata any more
     # (the test cells are found again by their text); one whose answer cells alone lost
-    # theirs; and one who also changed a test, whose notebook cannot be matched
+    # theirs; one who also changed a test (it cannot be found: exercise 1 scores 0); and
+    # one who skipped exercise 1 and deleted its cells
     stripped, retyped, changed = fill(A, SOLUTION), fill(A, SOLUTION), fill(A, SOLUTION)
     for cell in stripped.cells + changed.cells:
         cell.metadata = {}
@@ -130,6 +131,10 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
     write_submission(root, "colin", A, stripped)
     write_submission(root, "colleen", A, retyped)
     write_submission(root, "cole", A, changed)
+    skipped = fill(A, SOLUTION)
+    skipped.cells = [c for c in skipped.cells if c.metadata.get("nbgrader", {}).get(
+        "grade_id") not in ("rnn_step", "test_rnn_step")]
+    write_submission(root, "skye", A, skipped)
     # a student who deletes both test cells, and one who edits them to pass
     tests = ("test_rnn_step", "test_jacobian_norms")
     write_submission(root, "judy", A, fill(A, SOLUTION, drop=tests))
@@ -137,7 +142,8 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
                                                        "test_jacobian_norms": "pass"}))  # fmt: skip
     expected = {s: v[2] for s, v in students.items()}
     expected |= {"judy": (5, "graded"), "ken": (0, "graded"), "sloane": (5, "timeout"),
-                 "colin": (5, "graded"), "colleen": (5, "graded"), "cole": (0, "invalid")}
+                 "colin": (5, "graded"), "colleen": (5, "graded"), "cole": (3, "graded"),
+                 "skye": (3, "graded")}
     return expected
 
 
@@ -176,9 +182,9 @@ def test_reasons_name_what_happened(graded_class):
     assert "could not go past: rnn_step" in results["erin"].reason
     assert "grading stopped after 40 s" in results["sloane"].reason
     assert results["sloane"].seconds < LIMITS.timeout + 20  # one run, ended at the limit
-    assert "lost the course's cell markers" in results["cole"].reason
     csv_text = (graded_class["workspace"] / f"grades-{A}.csv").read_text()
     assert "test_rnn_step, test_jacobian_norms found by their text" in csv_text  # colin
+    assert "cell rnn_step missing (deleted, or its marker lost)" in csv_text  # cole, skye
     assert "CellTimeoutError" in results["eve"].messages["rnn_step"]  # interrupted at 8 s
     assert "could not go past: rnn_step (the Python kernel died" in results["frank"].reason
     assert "could not go past: jacobian_norms" in results["sybil"].reason
