@@ -152,25 +152,26 @@ def _lms_file(filename: str, names: list[str]) -> Placement | None:
     matches = [m for m in (MOODLE_FILE.match(filename), CANVAS_FILE.match(filename)) if m]
     if matches:
         match = min(matches, key=lambda m: m.start("id"))
-        found = notebook_of(match["f"], names) or _suffixed(match["f"], names)
+        found = notebook_of(match["f"], names)
+        if found is None and (suffixed := _suffixed(match["f"], names)):
+            found = suffixed[1:]
         if found:
             return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
         if match.re is MOODLE_FILE or match["f"].lower().endswith(".ipynb"):
             why = f"not one of {', '.join(names)}"
             return Placement(match["id"], match["name"], None, why=why)
+    if suffixed := _suffixed(filename, names):
+        key, name, copy = suffixed
+        return Placement(key, key, name, ("", copy, 0))
+    return None
+
+
+def _suffixed(filename: str, names: list[str]) -> tuple[str, str, int] | None:
+    """(what comes before, notebook, copy number) when ``filename`` is
+    ``<before>_NB`` (or "-", " " before NB)."""
     for name in names:
         stem = re.escape(name.removesuffix(".ipynb"))
         pattern = rf"(?P<key>.+?)[_ -]{stem}{COPY}\.ipynb"
         if match := re.fullmatch(pattern, filename, flags=re.IGNORECASE):
-            copy = int(match["n1"] or match["n2"] or 0)
-            return Placement(match["key"], match["key"], name, ("", copy, 0))
-    return None
-
-
-def _suffixed(filename: str, names: list[str]) -> tuple[str, int] | None:
-    """(notebook, copy number) when ``filename`` is ``<anything>_NB`` (or "-", " ")."""
-    for name in names:
-        stem = re.escape(name.removesuffix(".ipynb"))
-        if match := re.fullmatch(rf".+?[_ -]{stem}{COPY}\.ipynb", filename, re.IGNORECASE):
-            return name, int(match["n1"] or match["n2"] or 0)
+            return match["key"], name, int(match["n1"] or match["n2"] or 0)
     return None

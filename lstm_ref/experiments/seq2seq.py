@@ -52,7 +52,7 @@ def sequence_loss(logits: Tensor, tgt_out: Tensor) -> Tensor:
     return F.cross_entropy(flat, tgt_out.reshape(T * N), ignore_index=PAD_ID)
 
 
-@startable(whole=True)  # chapter 6 starts its early model at the top of the page
+@startable(whole=True)  # chapter 6 starts its early model before it waits for its sweep
 def train_translator(
     attention: str | None = None,
     *,
