@@ -7,7 +7,7 @@ For the step's product h W_hhᵀ + b (N × H times H × 4H) and its backward d_a
 (N × 4H times 4H × H), at N = 64 and 500 and H from 16 to 256, it times
 ``torch.ops.mkldnn._linear_pointwise`` (oneDNN) against ``F.linear`` (torch's GEMM), in
 alternating order, and reports the median over rounds of each one's per-call time and of the
-ratio oneDNN / torch. ``lstm_ref.nn.fused.ONEDNN_MIN_MACS`` (M·K·P) is set where they tie.
+ratio oneDNN / torch. ``lstm_ref.nn.gemm.ONEDNN_MIN_MACS`` (M·K·P) is set where they tie.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lstm_ref.nn import fused
+from lstm_ref.nn import gemm
 
 
 def per_call(fn, calls: int) -> float:
@@ -53,10 +53,10 @@ def main() -> None:
     default = [torch.get_num_threads()]
     parser.add_argument("--threads", type=int, nargs="+", default=default, help=threads)
     args = parser.parse_args()
-    if not fused._ONEDNN:
+    if not gemm._ONEDNN:
         raise SystemExit("this torch is built without oneDNN: nothing to compare")
     print(f"torch {torch.__version__}, float32; {args.rounds} rounds of {args.calls} calls; "
-          f"ONEDNN_MIN_MACS = 2^{fused.ONEDNN_MIN_MACS.bit_length() - 1}")  # fmt: skip
+          f"ONEDNN_MIN_MACS = 2^{gemm.ONEDNN_MIN_MACS.bit_length() - 1}")  # fmt: skip
     print("| threads | product | N | H | M·K·P | oneDNN (µs) | torch (µs) | oneDNN / torch |")
     print("|---|---|---|---|---|---|---|---|")
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""lstm_ref.nn.fused: the LSTM's hand-written backward and the oneDNN linear.
+"""lstm_ref.nn.fused and .gemm: the LSTM's hand-written backward and the oneDNN linear.
 
 The oracles: torch.autograd.gradcheck (central differences, float64), the plain loop of
 lstm_step through autograd, and torch.nn.LSTM in float32, with every product on oneDNN's
@@ -12,6 +12,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import lstm_ref.nn as ours
 from lstm_ref.nn import fused
+from lstm_ref.nn import gemm as products  # `gemm` is the fixture below
 from lstm_ref.nn.functional import lstm_step
 from lstm_ref.nn.recurrent import scan
 
@@ -79,17 +80,17 @@ def test_linear_backward_passes_gradcheck(bias):
     gen = torch.Generator().manual_seed(0)
     x, W, b = (torch.randn(s, generator=gen, dtype=torch.float64).requires_grad_()
                for s in [(2, 3, 5), (4, 5), (4,)])  # fmt: skip
-    assert torch.autograd.gradcheck(fused._Linear.apply, (x, W, b if bias else None))
+    assert torch.autograd.gradcheck(products._Linear.apply, (x, W, b if bias else None))
 
 
-NO_ONEDNN = pytest.mark.skipif(not fused._ONEDNN, reason="this torch is built without oneDNN")
+NO_ONEDNN = pytest.mark.skipif(not products._ONEDNN, reason="this torch is built without oneDNN")
 
 
 @pytest.fixture(params=[pytest.param("oneDNN", marks=NO_ONEDNN), "torch"])
 def gemm(request, monkeypatch):
     """Each float32 test twice: every product on oneDNN's GEMM, then every one on torch's
     (the small products of these tests would otherwise all take torch's)."""
-    monkeypatch.setattr(fused, "ONEDNN_MIN_MACS", 0 if request.param == "oneDNN" else 2**62)
+    monkeypatch.setattr(products, "ONEDNN_MIN_MACS", 0 if request.param == "oneDNN" else 2**62)
     return request.param
 
 
@@ -110,25 +111,25 @@ def gemm_ops(run) -> set[str]:
 @NO_ONEDNN
 def test_only_products_worth_its_start_go_to_onednn():
     """Below ONEDNN_MIN_MACS multiply-adds torch's GEMM runs, at or above it oneDNN's."""
-    side = round(fused.ONEDNN_MIN_MACS ** (1 / 3))  # M = K = P: M·K·P ≈ the threshold
+    side = round(products.ONEDNN_MIN_MACS ** (1 / 3))  # M = K = P: M·K·P ≈ the threshold
     with torch.no_grad():
         small, big = torch.randn(side - 1, side - 1), torch.randn(side + 1, side + 1)
-        assert gemm_ops(lambda: fused._matmul_t(small, small)) == {"aten::mm"}
-        assert gemm_ops(lambda: fused._matmul_t(big, big)) == {"mkldnn::_linear_pointwise"}
-        assert gemm_ops(lambda: fused._matmul_t(big.double(), big.double())) == {"aten::mm"}
+        assert gemm_ops(lambda: products.matmul_t(small, small)) == {"aten::mm"}
+        assert gemm_ops(lambda: products.matmul_t(big, big)) == {"mkldnn::_linear_pointwise"}
+        assert gemm_ops(lambda: products.matmul_t(big.double(), big.double())) == {"aten::mm"}
 
 
 @NO_ONEDNN
 @pytest.mark.parametrize("big", [False, True])
 def test_linear_counts_the_multiply_adds_of_every_product(big):
-    """fused.linear on a 3-d x: its forward and both backward products (dx = dy W and
+    """products.linear on a 3-d x: its forward and both backward products (dx = dy W and
     dW = dyᵀ x, each M·I·O multiply-adds, M = L·N) go to one GEMM, chosen by that count."""
     L, N, I, O = 10, 32, 64, 128  # M·I·O = 2^21.3: under the threshold; 8 × L: over
     x = torch.randn(8 * L if big else L, N, I, requires_grad=True)
     W, b = torch.randn(O, I, requires_grad=True), torch.randn(O, requires_grad=True)
 
     def run():
-        y = fused.linear(x, W, b)
+        y = products.linear(x, W, b)
         torch.autograd.grad(y.sum(), (x, W, b))
 
     expected = {"mkldnn::_linear_pointwise"} if big else {"aten::addmm", "aten::mm"}
@@ -140,7 +141,7 @@ def test_linear_float32_matches_f_linear(gemm):
     gen = torch.Generator().manual_seed(0)
     x, W, b = (torch.randn(s, generator=gen).requires_grad_() for s in [(7, 6, 5), (9, 5), (9,)])
     grads = []
-    for linear in (fused.linear, F.linear):
+    for linear in (products.linear, F.linear):
         y = linear(x, W, b)
         grads.append((y, *torch.autograd.grad((y * y).sum(), (x, W, b))))
     for a, b_ in zip(*grads):
@@ -174,3 +175,57 @@ def test_lstm_scan_with_frozen_weights_gives_the_input_its_gradient():
         grads.append(torch.autograd.grad(out.sum(), [x, h_0, c_0]))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_the_lstm_takes_the_scan_except_backward_through_packed_input(monkeypatch):
+    """Which path runs: the scan for a padded batch and for a packed one going forward;
+    the plain steps for a packed one going backward (it must start at each one's end)."""
+    calls, real = [], fused.lstm_scan
+    monkeypatch.setattr(fused, "lstm_scan", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x, packed_lengths = torch.randn(5, 3, 2), [2, 5, 3]
+    for bidirectional, scans in ((False, 1), (True, 1)):
+        layer = ours.LSTM(2, 4, bidirectional=bidirectional)
+        calls.clear()
+        layer(x)
+        assert len(calls) == 1 + bidirectional
+        calls.clear()
+        layer(torch.nn.utils.rnn.pack_padded_sequence(x, packed_lengths, enforce_sorted=False))
+        assert len(calls) == scans
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_packed_sequences_through_the_scan_match_torch(bidirectional):
+    """float64, unsorted lengths, two layers: outputs, final states and every gradient
+    as torch.nn's, so each sequence's final state is taken at its own end."""
+    torch.manual_seed(1)
+    kwargs = dict(num_layers=2, bidirectional=bidirectional, dtype=torch.float64)
+    theirs, mine = torch.nn.LSTM(3, 5, **kwargs), ours.LSTM(3, 5, **kwargs)
+    mine.load_state_dict(theirs.state_dict())
+    x = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    lengths = [3, 6, 1, 4]
+    results = []
+    for module in (mine, theirs):
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        out, finals = module(packed)
+        out = torch.nn.utils.rnn.pad_packed_sequence(out)[0]
+        loss = (out * out.detach().sin()).sum() + sum((f * f.detach().cos()).sum() for f in finals)
+        results.append([out, *finals, *torch.autograd.grad(loss, [x, *module.parameters()])])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_scan_with_lengths_passes_gradcheck_and_gradgradcheck():
+    """The final state taken at each sequence's own end, and its gradient put back there."""
+    inputs = tuple(lstm_inputs(seed=5))
+    lengths = torch.tensor([2, 5, 4])  # L = 5, N = 3
+
+    def check(x, h_0, c_0, *weights):
+        out, (h, c) = fused.lstm_scan(x, (h_0, c_0), *weights, lengths=lengths)
+        alive = (torch.arange(L)[:, None] < lengths).unsqueeze(-1)  # steps inside each one
+        return out * alive, h, c  # what a packed output keeps
+
+    assert torch.autograd.gradcheck(check, inputs, eps=1e-6, atol=1e-8)
+    assert torch.autograd.gradgradcheck(check, inputs, eps=1e-6, atol=1e-7)
+    _, h, c = check(*inputs)
+    _, (h_L, c_L) = fused.lstm_scan(inputs[0], inputs[1:3], *inputs[3:])
+    assert torch.equal(h[1], h_L[1]) and not torch.allclose(h[0], h_L[0])  # n = 1 runs to L

@@ -91,8 +91,10 @@ def step_backward_errors(seed: int = 0, hidden_size: int = 5) -> dict[str, float
         gates = x_proj + h @ W.T + b  # (N, 4H)
         c_new, tanh_c, h_new = (torch.empty_like(c) for _ in range(3))
         fused.lstm_step_forward(gates, c, c_new, tanh_c, h_new)
-        d_gates = torch.empty_like(gates)
-        dc_prev = fused.lstm_step_backward(dh, dc, gates, c, tanh_c, d_gates)
+        d_gates, dh_dc = torch.empty_like(gates), torch.empty_like(c)  # local derivatives,
+        fused.lstm_local_derivatives(gates, c, tanh_c, d_gates, dh_dc)  # then δa in place
+        f = gates.chunk(4, dim=-1)[1]
+        dc_prev = fused.lstm_step_backward(dh, dc, f, dh_dc, d_gates)
         written = (d_gates, d_gates @ W, dc_prev, d_gates.T @ h, d_gates.sum(0))
     errors = {"LSTM": _max_error(auto, written)}
 

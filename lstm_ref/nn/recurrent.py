@@ -6,8 +6,9 @@ the same constructor arguments, name and shape their parameters the same way
 ``batch_first``, ``PackedSequence``) and return the same values, so
 ``ours.load_state_dict(theirs.state_dict())`` works in both directions.
 
-The LSTM (without ``proj_size`` or packed lengths) takes :func:`lstm_ref.nn.fused.lstm_scan`,
-the same steps with their backward written out; every other case loops the step of
+The LSTM (without ``proj_size``) takes :func:`lstm_ref.nn.fused.lstm_scan`, the same steps
+with their backward written out. The backward direction of packed sequences, and every
+other layer, loops the step of
 :mod:`lstm_ref.nn.functional` through autograd with :func:`scan`.
 
 Symbols: N batch, L sequence length, I ``input_size``, H ``hidden_size``, P ``proj_size``
@@ -31,7 +32,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from . import functional as fn
-from . import fused
+from . import fused, gemm
 from ._checks import check_shape, check_tensor, zeros_state
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4, "PEEPHOLE_LSTM": 4}
@@ -58,13 +59,14 @@ def scan(step, x_proj: Tensor, state: tuple, args: tuple, reverse=False, lengths
     return torch.stack(outputs), state
 
 
-def _fused_lstm(x: Tensor, state: tuple, weights: tuple, reverse: bool):
+def _fused_lstm(x: Tensor, state: tuple, weights: tuple, reverse: bool, lengths=None):
     """``scan(fn.lstm_step, ...)`` after the input projection, as one autograd node.
 
-    ``weights`` are (W_ih, W_hh, b_ih, b_hh); see :func:`fused.lstm_scan`.
+    ``weights`` are (W_ih, W_hh, b_ih, b_hh); see :func:`fused.lstm_scan`. ``lengths``
+    only going forward (not ``reverse``).
     """
     if not reverse:
-        return fused.lstm_scan(x, state, *weights)
+        return fused.lstm_scan(x, state, *weights, lengths=lengths)
     out, state = fused.lstm_scan(x.flip(0), state, *weights)  # the reversed sequence
     return out.flip(0), state
 
@@ -165,11 +167,14 @@ class RNNBase(nn.Module):
             for direction in range(D):
                 step, W_ih, b_ih, args = self._step_and_args(layer, direction)
                 k = layer * D + direction
-                if step is fn.lstm_step and args[2] is None and lengths is None:
+                # packed sequences: the scan ends each one at its own length going forward;
+                # backward, each must start there, which the plain steps do
+                scannable = lengths is None or direction == 0
+                if step is fn.lstm_step and args[2] is None and scannable:
                     weights = (W_ih, args[0], b_ih, args[1])  # W_ih, W_hh, b_ih, b_hh
-                    out, states[k] = _fused_lstm(x, states[k], weights, direction == 1)
+                    out, states[k] = _fused_lstm(x, states[k], weights, direction == 1, lengths)
                 else:
-                    x_proj = fused.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the loop
+                    x_proj = gemm.linear(x, W_ih, b_ih)  # (L, N, G*H): hoisted out of the loop
                     out, states[k] = scan(step, x_proj, states[k], args, direction == 1, lengths)
                 outputs.append(out)
             x = torch.cat(outputs, dim=-1) if D == 2 else outputs[0]  # (L, N, D*H_out)
