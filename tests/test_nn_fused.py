@@ -229,3 +229,12 @@ def test_lstm_scan_with_lengths_passes_gradcheck_and_gradgradcheck():
     _, h, c = check(*inputs)
     _, (h_L, c_L) = fused.lstm_scan(inputs[0], inputs[1:3], *inputs[3:])
     assert torch.equal(h[1], h_L[1]) and not torch.allclose(h[0], h_L[0])  # n = 1 runs to L
+
+
+@pytest.mark.parametrize("bad", [[0, 5, 4], [2, 6, 4]])
+def test_lstm_scan_refuses_lengths_outside_the_sequence(bad):
+    """A length of 0 would put the final state's gradient at step L - 1 (index -1), not
+    at h_0 (found by a review): lengths must lie in 1..L."""
+    x, h_0, c_0, *weights = lstm_inputs()
+    with pytest.raises(ValueError, match="lengths in 1..5"):
+        fused.lstm_scan(x, (h_0, c_0), *weights, lengths=torch.tensor(bad))

@@ -171,7 +171,11 @@ def _plain_backward(inputs, grad_outputs, lengths=None):
             outputs.append(state[0])
             cells.append(state[1])
         output, cells = torch.stack(outputs), torch.stack(cells)
-        last = (-1,) if lengths is None else (lengths - 1, torch.arange(len(lengths)))
+        last = (
+            (-1,)
+            if lengths is None
+            else (lengths - 1, torch.arange(len(lengths), device=lengths.device))
+        )
         results = (output, output[last], cells[last])
         wanted = [t for t in inputs if t is not None and t.requires_grad]
         grads = iter(torch.autograd.grad(results, wanted, grad_outputs, create_graph=True))
@@ -197,10 +201,13 @@ def lstm_scan(
     the weights' gradients are one product each after the backward loop.
     Returns the outputs (L, N, H) and the final state (h_L, c_L).
 
-    With ``lengths`` (N,), integers in 1..L on x's device, sequence n ends after step
-    lengths[n] - 1 and its final state is taken there: the state a packed sequence ends
-    in. Steps past its end are still computed, into outputs the caller drops (their
-    gradient must be zero); they never reach a step inside a sequence.
+    With ``lengths`` (N,), integers in 1..L on x's device (others raise ValueError),
+    sequence n ends after step lengths[n] - 1 and its final state is taken there: the
+    state a packed sequence ends in. Steps past its end are still computed, into outputs
+    the caller drops (their gradient must be zero); they never reach a step inside a
+    sequence.
     """
+    if lengths is not None and not (1 <= lengths.min() and lengths.max() <= len(x)):
+        raise ValueError(f"expected lengths in 1..{len(x)}, got {lengths.tolist()}")
     output, h, c = _LSTMScan.apply(x, *state, W_ih, W_hh, b_ih, b_hh, lengths)
     return output, (h, c)
