@@ -48,7 +48,10 @@ def test_lstm_scan_passes_gradcheck(bias):
     assert torch.autograd.gradcheck(check, tuple(inputs), eps=1e-6, atol=1e-8)
 
 
-def test_lstm_scan_equals_the_plain_loop_of_lstm_step():
+@pytest.mark.parametrize("steps_per_block", [1, 2, 3, 5, 8])
+def test_lstm_scan_equals_the_plain_loop_of_lstm_step(steps_per_block, monkeypatch):
+    """With blocks of local derivatives that divide L = 5, that do not, and that exceed it."""
+    monkeypatch.setattr(fused, "BACKWARD_BLOCK", steps_per_block * N * 4 * H)
     inputs = lstm_inputs()
     weights = [torch.randn(s, dtype=torch.float64) for s in [(L, N, H), (N, H), (N, H)]]
     results = []

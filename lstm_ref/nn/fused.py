@@ -132,22 +132,25 @@ class _LSTMScan(torch.autograd.Function):
             d_cells.index_put_(last, dc_n)
             d_cells_, dh_n, dc_n = d_cells.unbind(0), torch.zeros_like(dh_n), torch.zeros_like(dc_n)
         d_gates = torch.empty_like(gates)  # (L, N, 4H): ∂ℓ/∂a_t, step by step
-        dh_dc = torch.empty_like(tanh_c)  # (L, N, H): ∂h_t/∂c_t
         block = max(1, BACKWARD_BLOCK // (N * G))  # steps whose local derivatives go at once
+        dh_dc = tanh_c.new_empty(min(block, L), N, tanh_c.shape[-1])  # ∂h_t/∂c_t, a block's
         f_ = gates.view(L, N, 4, -1)[:, :, 1].unbind(0)  # the forget gates f_t, (N, H) each
-        d_a_, dh_dc_ = d_gates.unbind(0), dh_dc.unbind(0)
+        d_a_, dh_dc_ = d_gates.unbind(0), dh_dc.unbind(0)  # dh_dc_[t - start]: step t's
         # no more lists of views than these: each view is an object that Python's garbage
         # collector counts, and with over 700 alive it ran at every pass
         d_output_, W_hh_t = d_output.unbind(0), W_hh.t()
         dh, dc = dh_n, dc_n
         for t in range(L - 1, -1, -1):
-            if (L - 1 - t) % block == 0:  # steps t - block + 1 … t, in the cache together
-                s = slice(max(t + 1 - block, 0), t + 1)
-                lstm_local_derivatives(gates[s], c[s], tanh_c[s], d_gates[s], dh_dc[s])
+            if (L - 1 - t) % block == 0:  # steps start … t, in the cache together
+                start = max(t + 1 - block, 0)
+                s = slice(start, t + 1)
+                lstm_local_derivatives(
+                    gates[s], c[s], tanh_c[s], d_gates[s], dh_dc[: t + 1 - start]
+                )
             dh = dh + d_output_[t]  # h_t feeds the output and step t + 1
             if d_cells_ is not None:
                 dc = dc + d_cells_[t]  # c_t is also a final state
-            dc = lstm_step_backward(dh, dc, f_[t], dh_dc_[t], d_a_[t])
+            dc = lstm_step_backward(dh, dc, f_[t], dh_dc_[t - start], d_a_[t])
             if t > 0 or ctx.needs_input_grad[1]:  # no product for an h_0 that needs none
                 dh = matmul_t(d_a_[t], W_hh_t)  # dh_{t-1} = d_gates W_hh
         # The rest sums over time: one (4H × LN) product each, after the loop.
