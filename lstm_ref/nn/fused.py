@@ -113,8 +113,8 @@ class _LSTMScan(torch.autograd.Function):
         ctx.buffers, ctx.lengths = (gates, h, c, tanh_c), lengths
         if lengths is None:
             return output, h[L].clone(), c[L].clone()
-        last = lengths, torch.arange(N, device=x.device)  # h[lengths[n], n] = h_{lengths[n]-1}
-        return output, h[last], c[last]  # each sequence's state after its last step
+        last = _last_steps(lengths)
+        return output, output[last], c[1:][last]  # each sequence's state after its last step
 
     @staticmethod
     def backward(ctx, d_output, dh_n, dc_n):
@@ -126,7 +126,7 @@ class _LSTMScan(torch.autograd.Function):
         L, N, G = gates.shape
         d_cells_ = None  # ∂ℓ/∂c_t from outside the scan: only a final state taken early
         if ctx.lengths is not None:  # the final state's gradient enters at each last step
-            last = ctx.lengths - 1, torch.arange(N, device=x.device)
+            last = _last_steps(ctx.lengths)
             d_output, d_cells = d_output.clone(), torch.zeros_like(tanh_c)
             d_output.index_put_(last, dh_n, accumulate=True)
             d_cells.index_put_(last, dc_n)
@@ -164,6 +164,11 @@ class _LSTMScan(torch.autograd.Function):
                 dW_hh, db if need_b_ih else None, db if need_b_hh else None, None)  # fmt: skip
 
 
+def _last_steps(lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """The index of (t, n) = (lengths[n] - 1, n): each sequence's last step in (L, N, ...)."""
+    return lengths - 1, torch.arange(len(lengths), device=lengths.device)
+
+
 def _plain_backward(inputs, grad_outputs, lengths=None):
     """The gradients of :func:`lstm_scan` through autograd of the plain steps."""
     x, h_0, c_0, W_ih, W_hh, b_ih, b_hh = inputs
@@ -174,11 +179,7 @@ def _plain_backward(inputs, grad_outputs, lengths=None):
             outputs.append(state[0])
             cells.append(state[1])
         output, cells = torch.stack(outputs), torch.stack(cells)
-        last = (
-            (-1,)
-            if lengths is None
-            else (lengths - 1, torch.arange(len(lengths), device=lengths.device))
-        )
+        last = (-1,) if lengths is None else _last_steps(lengths)
         results = (output, output[last], cells[last])
         wanted = [t for t in inputs if t is not None and t.requires_grad]
         grads = iter(torch.autograd.grad(results, wanted, grad_outputs, create_graph=True))
