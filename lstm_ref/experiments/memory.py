@@ -77,7 +77,10 @@ class Run:
 
 VOCAB_SIZE = 8
 """Tokens to recall; chance accuracy is 1 / VOCAB_SIZE."""
-RECALL_LAGS = (5, 10, 20, 40, 80)
+RECALL_LAGS = (5, 10, 20, 80)
+"""Chapter 1's lags. Lag 40 is left out: the RNN and the default LSTM fail there as at
+80, its runs took a quarter of the sweep's CPU time, and the chapter's claims concern
+the shortest and the longest lag."""
 LSTM_HIDDEN = 32
 """Hidden size of every LSTM here; the RNN and GRU get as many parameters."""
 
@@ -130,7 +133,10 @@ def recall_sweeps(
     time taken, never a result.
     """
     jobs = [(spec, lag, seed) for spec in specs for seed in seeds for lag in lags]
-    flat = iter(starmap(recall_run, jobs, workers=workers))
+    # the longest lags first (a run's cost grows with its lag): the sweep ends sooner
+    order = sorted(range(len(jobs)), key=lambda j: -jobs[j][1])
+    done = dict(zip(order, starmap(recall_run, [jobs[j] for j in order], workers=workers)))
+    flat = (done[j] for j in range(len(jobs)))
     return {spec.label: [[next(flat) for _ in lags] for _ in seeds] for spec in specs}
 
 
