@@ -60,9 +60,11 @@ def _capped(outputs: list, budget: int) -> tuple[list, int]:
         left = max(budget - spent, 0)
         if size > left:
             if output.output_type == "stream":
-                kept = output.text.encode()[:left].decode(errors="ignore")
-                output.text = kept + (f"\n... Output truncated ({size - len(kept.encode()):,} "
-                                      "more bytes) ...\n")  # fmt: skip
+                text = output.text.encode()
+                kept = _within(text[:left].decode(errors="ignore"), left)
+                cut = len(text) - len(kept.encode())  # of the text, not of its JSON
+                output.text = kept + (f"\n... Output truncated ({cut:,} more "
+                                      f"byte{'s' * (cut != 1)}) ...\n")  # fmt: skip
             elif output.output_type == "error":
                 output.evalue = _shorter(output.get("evalue", ""))
                 output.traceback = [_shorter(line) for line in output.get("traceback", [])]
@@ -73,6 +75,14 @@ def _capped(outputs: list, budget: int) -> tuple[list, int]:
             size = _size(output)
         spent += size
     return outputs, spent
+
+
+def _within(text: str, budget: int) -> str:
+    """The longest start of `text` found whose JSON takes at most `budget` bytes: quotes,
+    backslashes and control characters take two bytes or more in JSON, one in text."""
+    while text and (stored := len(json.dumps(text, ensure_ascii=False).encode())) > budget:
+        text = text[: len(text) * budget // stored]
+    return text
 
 
 def _size(output) -> int:

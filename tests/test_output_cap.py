@@ -36,6 +36,18 @@ def test_one_long_line_is_cut_and_says_how_much():
     assert output.text.endswith("more bytes) ...\n") and "truncated (4,9" in output.text
 
 
+def test_the_bytes_said_cut_are_the_texts_not_its_json():
+    """A quote takes two bytes in JSON and one in the text: the message counts what the
+    student printed and did not see, and the cut keeps the cell within its bytes."""
+    text = '"' * 3_000_000  # one line: 3 000 000 bytes of text, 6 000 002 of JSON
+    notebook = capped([cell(new_output("stream", name="stdout", text=text))])
+    (output,) = notebook.cells[0].outputs
+    kept = output.text[: output.text.index("\n... Output truncated")]
+    assert text.startswith(kept) and len(kept) > MAX_OUTPUT_BYTES // 3
+    assert f"({len(text) - len(kept):,} more bytes)" in output.text
+    assert size(notebook.cells[0]) < MAX_OUTPUT_BYTES + 200
+
+
 def test_rich_outputs_and_their_metadata_count_and_keep_their_type():
     figure = new_output("display_data", data={"text/plain": "<Figure>"},
                         metadata={"pad": "z" * 20_000_000})  # fmt: skip
