@@ -64,8 +64,12 @@ def test_sweeps_are_laid_out_by_model_seed_and_lag():
     sweeps = memory.recall_sweeps(specs, lags=(2, 3), seeds=(0, 1), workers=1)
     assert list(sweeps) == ["LSTM", "RNN"]
     assert [[len(row) for row in runs] for runs in sweeps.values()] == [[2, 2], [2, 2]]
-    alone = memory.recall_run(specs[1], 3, 1)
-    assert sweeps["RNN"][1][1].score == alone.score
+    for spec in specs:  # the jobs run longest lag first; each result is put back in place
+        for s, seed in enumerate((0, 1)):
+            for k, lag in enumerate((2, 3)):
+                alone = memory.recall_run(spec, lag, seed)
+                run = sweeps[spec.label][s][k]
+                assert (run.score, run.history.loss) == (alone.score, alone.history.loss)
 
 
 def _spin(seconds: float) -> float:
