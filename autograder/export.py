@@ -14,6 +14,9 @@ ids must be Canvas's; name the column as Canvas's own export does ("Chapter 2 (1
 to fill an existing assignment, else Canvas offers to create a new one. Assumption: the
 importer recognises the "Points Possible" row by its first cell and ignores empty SIS
 and Section cells. Students who submitted nothing are left out (no grade is invented).
+With anonymous grading the download names students ``anon_<id>``, and so does this file;
+Canvas's import matches no such row, so enter those grades in SpeedGrader, which shows
+the same ids.
 
 ``moodle`` (grades-<assignment>-moodle.csv): the assignment's offline grading worksheet
 (Assignment > "Upload grading worksheet", with the "Offline grading worksheet" feedback

@@ -9,6 +9,7 @@ assignment's notebooks it is (or None) and how new it is:
     Firstname Lastname_123456_assignsubmission_file_/NB      Moodle "download all"
     Firstname Lastname_123456_assignsubmission_file_NB       Moodle, flat
     lastfirst[_LATE]_12345_678901_NB                         Canvas bulk download
+    [LATE_]anon_Ab3xY_678901_NB                              Canvas, anonymous grading
     <assignment-slug>-<githubuser>/.../NB                    GitHub Classroom clones
     <student>/.../NB, <student>.ipynb, <student>_NB          a folder or file per student
 
@@ -25,6 +26,11 @@ MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a
 # the first "_<id>_assignsubmission_" is Moodle's: a student names the file after it
 MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_(?P<f>.+)$")
 CANVAS_FILE = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<f>.+)$")
+# with anonymous grading Canvas writes no name and "anon_<anonymous id>" for the user id,
+# LATE first when late (canvas-lms lib/content_zipper.rb, get_filename)
+CANVAS_ANONYMOUS_FILE = re.compile(
+    r"^(?:LATE_)?(?P<name>(?P<id>anon_[A-Za-z0-9]+))_(?P<sub>\d+)_(?P<f>.+)$"
+)
 COPY = r"(?:\s*\((?P<n1>\d+)\)|-(?P<n2>\d+))?"  # "NB (1).ipynb", "NB(2).ipynb", "NB-1.ipynb"
 JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")
 NBGRADER_FILES = {"timestamp.txt": "nbgrader's submission time (read from the folder name)"}
@@ -149,7 +155,8 @@ def _lms_file(filename: str, names: list[str]) -> Placement | None:
     placed as no notebook with why (the collection may still grade it as the student's
     only notebook: :mod:`autograder.submissions`).
     """
-    matches = [m for m in (MOODLE_FILE.match(filename), CANVAS_FILE.match(filename)) if m]
+    patterns = (MOODLE_FILE, CANVAS_FILE, CANVAS_ANONYMOUS_FILE)
+    matches = [m for m in (pattern.match(filename) for pattern in patterns) if m]
     if matches:
         match = min(matches, key=lambda m: m.start("id"))
         found = notebook_of(match["f"], names)

@@ -96,6 +96,23 @@ def test_canvas_bulk_download_late_and_resubmitted(tmp_path):
     assert not collected.unplaced
 
 
+def test_canvas_anonymous_grading_names_each_student_by_anonymous_id(tmp_path):
+    """With anonymous grading Canvas writes ``[LATE_]anon_<id>_<file id>_<file>`` (no
+    name): the anonymous id, which SpeedGrader shows, is the student, whether late or
+    not and whatever file id each upload got."""
+    canvas = make_zip(tmp_path / "submissions.zip", {
+        f"anon_Ab3xY_678901_{NB}": BLANK,
+        f"anon_Ab3xY_678902_{A}-1.ipynb": GOOD,  # the resubmission: counts
+        f"LATE_anon_Zq9Rt_678903_{NB}": GOOD,
+        f"anon_K7pWm_678904_{A}_final.ipynb": GOOD,  # renamed: the only notebook
+    })  # fmt: skip
+    collected = collect(canvas, A, [NB])
+    found = by_id(collected)
+    assert set(found) == {"anon_Ab3xY", "anon_Zq9Rt", "anon_K7pWm"}
+    assert all(sub.notebooks == {NB: GOOD} for sub in found.values())
+    assert not collected.unplaced
+
+
 def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
     """Downloads as LMSs lay them out, each student's one notebook under another name
     (saved as "…_final", duplicated by Jupyter as "…-Copy1"): graded, with a note."""
