@@ -1,4 +1,5 @@
-"""Prose that renders as written: no list started by accident in the middle of a sentence.
+"""Prose that renders as written: no list started by accident in the middle of a sentence,
+no control character where a backslash was meant.
 
 In CommonMark (JupyterLab, MyST) a line that begins with "1. " or "- " ends the paragraph
 above it and starts a list, even where the author only wrapped a sentence before a
@@ -61,3 +62,14 @@ SOURCES = dict(markdown_sources())
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_no_list_starts_in_the_middle_of_a_sentence(name):
     assert accidental_lists(SOURCES[name]) == [], name
+
+
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # all but newline, tab included
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_no_control_characters(name):
+    """A tab where "\\t" was meant ("\\text{parameters}" written through a string that
+    read \\t as a tab) renders as "extparameters" in MathJax: found in chapter 1."""
+    found = [m.start() for m in CONTROL.finditer(SOURCES[name])]
+    assert found == [], f"{name}: control characters at offsets {found[:5]}"
