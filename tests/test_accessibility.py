@@ -139,3 +139,30 @@ def test_phone_width_and_explorer_text_size(browser, server, pages, mode):
     assert explorers >= 4, "expected the four explorers on the site's pages"
     assert not too_wide, "pages wider than a 375 px phone:\n" + "\n".join(too_wide)
     assert not too_small, f"explorer text under {MIN_TEXT_PX} px:\n" + "\n".join(too_small)
+
+
+@pytest.mark.parametrize("width", [PHONE["width"], 1280])
+def test_the_visible_menu_buttons_open_the_contents(browser, server, width):
+    """The ☰ a reader sees opens the site's contents (on a phone, as a dialog that Escape
+    closes; on a wide screen the sidebar folds away), and on a phone "On this page" opens
+    too. The themes listened only to a hidden copy of each button (pydata-sphinx-theme
+    #2451), found by a reader walk-through at 375 px."""
+    visit = Visit(browser, server, "book/01_rnn_limits.html",
+                  viewport={"width": width, "height": 800})  # fmt: skip
+    try:
+        visit.page.evaluate(READY)
+        opened = "(id) => document.getElementById(id).open"
+        folded = "document.getElementById('pst-primary-sidebar').classList" \
+                 ".contains('pst-sidebar-hidden')"  # fmt: skip
+        visit.page.locator(".primary-toggle").locator("visible=true").first.click()
+        if width == PHONE["width"]:
+            assert visit.page.evaluate(opened, "pst-primary-sidebar-modal")
+            visit.page.keyboard.press("Escape")
+            assert not visit.page.evaluate(opened, "pst-primary-sidebar-modal")
+            visit.page.locator(".secondary-toggle").locator("visible=true").first.click()
+            assert visit.page.evaluate(opened, "pst-secondary-sidebar-modal")
+        else:
+            assert visit.page.evaluate(folded)
+            assert not visit.page.evaluate(opened, "pst-primary-sidebar-modal")
+    finally:
+        visit.close()

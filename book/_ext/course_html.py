@@ -22,6 +22,10 @@ and critical rules (tests/test_accessibility.py).
   this theme starts with the page's contents list (raw TeX in its headings), so a hit
   showed that list instead of the passage that matched. ``SEARCH_SUMMARY`` strips the
   theme's navigation from a fetched page before Sphinx takes its text.
+* pydata-sphinx-theme 0.17 and sphinx-book-theme 1.3 bind their sidebar toggles to the
+  page's first ``.primary-toggle`` (``.secondary-toggle``), a navbar button this layout
+  hides, so the visible ☰ did nothing and the contents could not be opened on a phone
+  (pydata-sphinx-theme #2451). ``SIDEBAR_TOGGLES`` passes its clicks on to the first.
 * Jupyter Book's root ``index.html`` is a bare redirect: no language, no title, nothing
   for a reader whose browser does not follow it. ``_write_index`` makes it a small page
   that redirects and links the first page.
@@ -92,6 +96,21 @@ SEARCH_SUMMARY = """
 """
 
 
+SIDEBAR_TOGGLES = """
+document.addEventListener("click", (event) => {
+  for (const kind of [".primary-toggle", ".secondary-toggle"]) {
+    const button = event.target.closest(kind);
+    const first = document.querySelector(kind);  // the one the themes listen to
+    if (button && first && button !== first) {
+      event.preventDefault();
+      event.stopPropagation();
+      first.click();
+    }
+  }
+});
+"""
+
+
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in context.get("script_files", []):
@@ -155,6 +174,7 @@ def setup(app):
     app.add_js_file(None, body=THEME_MODE, priority=1)  # before the theme's own scripts
     app.add_js_file(None, body=ACCESSIBLE_NAMES, priority=1)
     app.add_js_file(None, body=SEARCH_SUMMARY)
+    app.add_js_file(None, body=SIDEBAR_TOGGLES)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _name_toggles_by_their_text)
     app.connect("html-page-context", _list_the_references)
