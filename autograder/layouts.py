@@ -105,12 +105,17 @@ def github_prefix(folders: list[str], assignment: str, has_git: bool) -> str:
     return prefix if has_git or named else ""
 
 
-def place(parts: tuple[str, ...], assignment: str, names: list[str], prefix: str = ""):
-    """Where one file belongs: a Placement, or None when it names no student."""
+def place(parts: tuple[str, ...], assignment: str, names: list[str], prefix: str = "",
+          canvas: bool = False):  # fmt: skip
+    """Where one file belongs: a Placement, or None when it names no student.
+
+    ``canvas``: the input is a Canvas download (:func:`is_canvas_download`), so a Canvas
+    name is the student's whatever the file (a PDF handed in instead of the notebook).
+    """
     if len(parts) > 2 and parts[0] in ("submitted", "inbound"):  # nbgrader's own folders
         parts = parts[1:]
     if len(parts) == 1:
-        return _place_file(parts[0], assignment, names)
+        return _place_file(parts[0], assignment, names, canvas)
     folder, rest, timestamp = parts[0], list(parts[1:]), ""
     if exchange := re.fullmatch(rf"(.+)\+{re.escape(assignment)}\+([^+]+)(?:\+[^+]*)?", folder):
         key, timestamp = exchange[1], exchange[2]
@@ -129,8 +134,8 @@ def place(parts: tuple[str, ...], assignment: str, names: list[str], prefix: str
     return Placement(key, name, found[0], (timestamp, found[1], -len(rest)), timestamp)
 
 
-def _place_file(filename: str, assignment: str, names: list[str]):
-    if placement := _lms_file(filename, names):
+def _place_file(filename: str, assignment: str, names: list[str], canvas: bool = False):
+    if placement := _lms_file(filename, names, canvas):
         return placement
     if notebook_of(filename, names):
         return None  # the notebook itself, with no student named
@@ -144,7 +149,7 @@ def _place_file(filename: str, assignment: str, names: list[str]):
     return None
 
 
-def _lms_file(filename: str, names: list[str]) -> Placement | None:
+def _lms_file(filename: str, names: list[str], canvas: bool = False) -> Placement | None:
     """A file whose name says whose it is: Moodle's, Canvas's, or <student>_NB.
 
     Moodle and Canvas write a prefix and then the student's own file name, which the
@@ -164,13 +169,22 @@ def _lms_file(filename: str, names: list[str]) -> Placement | None:
             found = suffixed[1:]
         if found:
             return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
-        if match.re is MOODLE_FILE or match["f"].lower().endswith(".ipynb"):
+        if match.re is MOODLE_FILE or canvas or match["f"].lower().endswith(".ipynb"):
             why = f"not one of {', '.join(names)}"
             return Placement(match["id"], match["name"], None, why=why)
     if suffixed := _suffixed(filename, names):
         key, name, copy = suffixed
         return Placement(key, key, name, ("", copy, 0))
     return None
+
+
+def is_canvas_download(paths: list[tuple[str, ...]]) -> bool:
+    """Some top-level file is a notebook under a Canvas name: the input is Canvas's, and
+    its other Canvas-named files are students' too (elsewhere a top-level
+    ``notes_2024_10_draft.txt`` is nobody's, not a student 2024)."""
+    return any(len(p) == 1 and p[0].lower().endswith(".ipynb")
+               and (CANVAS_FILE.match(p[0]) or CANVAS_ANONYMOUS_FILE.match(p[0]))
+               for p in paths)  # fmt: skip
 
 
 def _suffixed(filename: str, names: list[str]) -> tuple[str, str, int] | None:

@@ -96,6 +96,7 @@ def _place_all(entries: list[Entry], assignment, names, out: Collected):
     folders = sorted({p[0] for p in inside if len(p) > 1 and not layouts.is_junk(p[:1])})
     has_git = any(len(p) > 1 and p[1] == ".git" for p in inside)
     prefix = layouts.github_prefix(folders, assignment, has_git)
+    canvas = layouts.is_canvas_download(inside)
     by_key: dict[str, tuple[str, list]] = {}
     junk: dict[tuple[str, str], int] = defaultdict(int)
     for entry, parts in zip(entries, inside):
@@ -107,7 +108,7 @@ def _place_all(entries: list[Entry], assignment, names, out: Collected):
             if owner:
                 by_key.setdefault(owner.key, (owner.name, []))
             continue
-        placement = layouts.place(parts, assignment, names, prefix) if parts else None
+        placement = layouts.place(parts, assignment, names, prefix, canvas) if parts else None
         if placement is None:
             why = entry.refused or _unplaced_reason(parts, names)
             out.unplaced.append(f"{entry.path}: {why}")

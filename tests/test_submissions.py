@@ -86,14 +86,30 @@ def test_canvas_bulk_download_late_and_resubmitted(tmp_path):
         f"kumarravi_LATE_12346_678903_{A} (1).ipynb": GOOD,  # a browser's second download
         f"leemin_12347_678904_{A}-2.ipynb": GOOD,
         f"leemin_12347_678904_{A}-1.ipynb": BLANK,
+        f"royleo_12348_678905_{A}.pdf": b"%PDF-1.4",  # handed in a PDF: still a student
     })  # fmt: skip
     collected = collect(canvas, A, [NB])
     found = by_id(collected)
-    assert set(found) == {"12345", "12346", "12347"}
+    assert set(found) == {"12345", "12346", "12347", "12348"}
+    assert found["12348"].notebooks == {} and found["12348"].name == "royleo"
+    assert any(f"{A}.pdf: not one of" in line for line in found["12348"].ignored)
+    del found["12348"]
     assert all(sub.notebooks == {NB: GOOD} for sub in found.values())
     assert found["12346"].name == "kumarravi"
     assert any(f"leemin_12347_678904_{A}-1.ipynb superseded" in n for n in found["12347"].notes)
     assert not collected.unplaced
+
+
+def test_a_canvas_like_name_outside_a_canvas_download_is_nobodys(tmp_path):
+    """Only in a Canvas download is every Canvas-named file a student's: beside folders
+    of students, a stray notes_2024_10_draft.txt makes no student 2024."""
+    folders = make_zip(tmp_path / "class.zip", {
+        f"alice/{NB}": GOOD,
+        "notes_2024_10_draft.txt": b"x",
+    })  # fmt: skip
+    collected = collect(folders, A, [NB])
+    assert set(by_id(collected)) == {"alice"}
+    assert any(line.startswith("notes_2024_10_draft.txt") for line in collected.unplaced)
 
 
 def test_canvas_anonymous_grading_names_each_student_by_anonymous_id(tmp_path):
