@@ -25,9 +25,11 @@ type on), the file that pairs with "Download all submissions": ``Identifier`` is
 (``Firstname Lastname_<n>_assignsubmission_file_``), then ``Full name, Email address,
 Status, Grade, Maximum Grade, Grade can be changed, Last modified (submission),
 Last modified (grade), Feedback comments``. Moodle reads Identifier and Grade (and the
-comments when the feedback-comments plugin is on). Assumption: ids that are not numbers
-are written as they are. Tick "Allow updating records that have been modified more
-recently in Moodle" when grades were already entered there.
+comments when the feedback-comments plugin is on): the comments give why a submission was
+not graded and the first line of each failed check. Names are the download's.
+Assumption: ids that are not numbers are written as they are. Tick "Allow updating
+records that have been modified more recently in Moodle" when grades were already entered
+there.
 
 ``nbgrader``: what ``nbgrader export`` writes (nbgrader's CsvExportPlugin run on the
 workspace's gradebook): ``assignment, duedate, timestamp, student_id, last_name,
@@ -62,6 +64,9 @@ def export(workspace: Path, assignment: str, fmt: str = "course",
     results = _results(ws.root, assignment)
     if not results:
         raise ValueError(f"no graded submissions of {assignment} in {ws.root}: run grade first")
+    names = _collection(ws.root, assignment).get("names", {})  # as the LMS download gave them
+    for r in results:
+        r.setdefault("name", names.get(r["student"], ""))
     maximum = _max_score(ws, assignment)
     path = ws.root / f"grades-{assignment}-{fmt}.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -81,7 +86,7 @@ def export(workspace: Path, assignment: str, fmt: str = "course",
             for r in results:
                 ident = r["student"]
                 ident = f"Participant {ident}" if ident.isdigit() else ident
-                comment = "" if r["status"] == "graded" else f"{r['status']}: {r['reason']}"
+                comment = _comment(r)
                 writer.writerow([ident, _name(r), r.get("email", ""), "Submitted for grading",
                                  f"{_total(r):.2f}", f"{maximum:.2f}", "Yes", "", "",
                                  comment])  # fmt: skip
@@ -128,6 +133,15 @@ def _collection(root: Path, assignment: str) -> dict:
     """What grading could not attribute or grade (results/<assignment>/_collection.json)."""
     path = Path(root) / "results" / assignment / "_collection.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _comment(result: dict) -> str:
+    """What the student should read first: why it was not graded, and the first line of
+    each failed check's message ("✗ rnn_step: your output matches a known mistake: …")."""
+    lines = [] if result["status"] == "graded" else [f"{result['status']}: {result['reason']}"]
+    lines += [message.splitlines()[0] for message in result.get("messages", {}).values()
+              if message.startswith("✗")]  # fmt: skip
+    return "\n".join(lines)
 
 
 def _total(result: dict) -> float:

@@ -32,6 +32,7 @@ COLLECTION = {
     "missing": ["100999"],
     "rejected": {"100567": {"01_rnn_limits (copy).ipynb": "not valid JSON (line 1)"}},
     "notes": {"100567": ["grade_id rnn_step was on two cells (3 and 4): joined"]},
+    "names": {"100234": "Alice Martin", "100567": "José Núñez"},
 }
 pytestmark = pytest.mark.grading
 
@@ -45,7 +46,9 @@ def workspace(tmp_path_factory) -> Path:
                                               "test_jacobian_norms": (3, 3)}),
         Result("100567", A, "graded", scores={"test_rnn_step": (2, 2),
                                               "test_jacobian_norms": (0, 3)},
-               ignored=["100567/lstm_ref.py: not a file of the assignment"]),
+               ignored=["100567/lstm_ref.py: not a file of the assignment"],
+               messages={"test_jacobian_norms": "✗ jacobian_norms: your output matches a "
+                         "known mistake: the norm is not the spectral norm\n  Hint: …"}),
         Result("100890", A, "crashed", reason="the Python kernel died while running",
                scores={"test_rnn_step": (0, 2), "test_jacobian_norms": (0, 3)}),
     ]:  # fmt: skip
@@ -83,6 +86,7 @@ def test_canvas_gradebook_import(workspace):
     assert table[1][0] == "Points Possible" and table[1][5] == "5"
     assert {r[1]: r[5] for r in table[2:]} == {"100234": "5", "100567": "2", "100890": "0"}
     assert all(r[0] for r in table[2:])  # a name, or the id when the LMS gave none
+    assert {r[1]: r[0] for r in table[2:]}["100234"] == "Martin, Alice"
 
 
 def test_moodle_grading_worksheet(workspace):
@@ -95,6 +99,12 @@ def test_moodle_grading_worksheet(workspace):
     assert (by_id["Participant 100234"]["Grade"], by_id["Participant 100234"]["Maximum Grade"]
             ) == ("5.00", "5.00")  # fmt: skip
     assert "kernel died" in by_id["Participant 100890"]["Feedback comments"]
+    assert by_id["Participant 100567"]["Feedback comments"] == (
+        "✗ jacobian_norms: your output matches a known mistake: the norm is not the "
+        "spectral norm")  # the first line of the failed check's message, for the student
+    assert by_id["Participant 100234"]["Feedback comments"] == ""  # all passed
+    assert by_id["Participant 100567"]["Full name"] == "José Núñez"  # the download's name
+    assert by_id["Participant 100890"]["Full name"] == "100890"  # none given: the id
 
 
 def test_the_nbgrader_format_is_what_nbgrader_export_writes(workspace, tmp_path):
