@@ -117,14 +117,36 @@ def judge_cells(cells: dict[str, list[Call]], folder: Path) -> dict[str, CellVer
     return verdicts
 
 
+NOT_RUN = "the test did not run to its check"
+UNKNOWN_STOP = " (an error before it, such as a name that is not defined?)"
+TIMED_OUT = ("CellTimeoutError", "KeyboardInterrupt")  # nbclient's, and the interrupt it sent
+
+
+def explain_stop(verdict: CellVerdict, errors: list[tuple[str, str]]) -> CellVerdict:
+    """`verdict`, its "did not run to its check" told by the errors its test cell showed
+    in the kernel (ename, evalue), when it has that message: a cell that ran past its
+    time, or the error the student's code raised. The errors only word the message; the
+    verdict stays what the records decided."""
+    errors = [(ename, evalue) for ename, evalue in errors if ename != "GradingError"]
+    if verdict.passed or not errors or UNKNOWN_STOP not in verdict.message:
+        return verdict  # a GradingError is the kernel's own verdict: not the cause
+    names = [ename for ename, _ in errors]
+    if any(ename in TIMED_OUT for ename in names):
+        why = (" and stopped at the time a cell may take: an endless loop, or far more "
+               "work than the exercise needs?")  # fmt: skip
+    else:
+        ename, evalue = errors[-1]
+        why = f": it stopped with {ename}: {evalue.strip()[:200]}"
+    return CellVerdict(False, verdict.message.replace(UNKNOWN_STOP, why), verdict.mistakes)
+
+
 def _judge_call(call: Call, folder: Path):
     from lstm_ref.grading import Verdict
 
     name = call.exercise.name
     path = folder / record_name(call.cell, name, call.hidden)
     if not path.exists():
-        return Verdict(False, f"✗ {name}: the test did not run to its check (an error "
-                              "before it, such as a name that is not defined?)")  # fmt: skip
+        return Verdict(False, f"✗ {name}: {NOT_RUN}{UNKNOWN_STOP}")
     try:
         outcomes = records.load(path)
     except Exception as error:  # noqa: BLE001 - whatever is in the file, it earns zero
@@ -135,3 +157,20 @@ def _judge_call(call: Call, folder: Path):
     except Exception as error:  # noqa: BLE001 - a malformed record earns zero, with a reason
         return Verdict(False, f"✗ {name}: the recorded results could not be judged "
                               f"({type(error).__name__}: {str(error)[:200]})")  # fmt: skip
+
+
+def explain_stops(verdicts: dict[str, dict], autograded: Path) -> None:
+    """Word each "did not run to its check" by the errors its test cell showed (the
+    autograded notebook, before the verdicts are written into it); scores stay as judged."""
+    for name, cells in verdicts.items():
+        try:
+            notebook = nbformat.read(autograded / name, as_version=4)
+        except Exception:  # noqa: BLE001 - no notebook, no wording: the verdict stands
+            continue
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and grade_id in cells:
+                errors = [(str(output.get("ename", "")), str(output.get("evalue", "")))
+                          for output in cell.get("outputs", [])
+                          if output.get("output_type") == "error"]  # fmt: skip
+                cells[grade_id] = explain_stop(cells[grade_id], errors)

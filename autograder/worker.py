@@ -30,7 +30,7 @@ from .course import COURSE_CONFIG, WORKSPACE_CONFIG, course_api, fast_gradebooks
 from .kernel import TEMPLATE
 from .sandbox import CGROUP, Limits, install_kernelspec, kernel_environment
 from .submissions import Submission
-from .verdicts import judge_cells, test_calls
+from .verdicts import explain_stops, judge_cells, test_calls
 
 KERNEL = "kernel"  # the kernel's own writable folder (HOME, TMPDIR, sockets) in a submission's
 RECORDS = "records"  # where, inside it, the checks write the student's outputs
@@ -96,6 +96,7 @@ def grade_one(
             log, killers = _autograde_skipping_crashes(root, assignment, submission.student,
                                                        watchdog)  # fmt: skip
         verdicts = _judge(root, sources)  # the grades, decided here from the records
+        explain_stops(verdicts, root / "autograded" / submission.student / assignment)
         if log is None:
             feedback.record_verdicts(root, assignment, submission.student, verdicts)
             log = _feedback(root, assignment, submission.student)

@@ -74,6 +74,9 @@ def klass(root: Path, outside: Path, port: int) -> dict[str, tuple[float, str]]:
         "carol": ({"rnn_step": S["rnn_step"]}, {}, (2, "graded")),  # partial
         "dave": ({"rnn_step": NO_BIAS, "jacobian_norms": S["jacobian_norms"]}, {}, (3, "graded")),
         "eve": ({**S, "rnn_step": "while True:\n    pass"}, {}, (3, "graded")),  # endless loop
+        # an endless loop inside the function: the test cell calling it runs out of time
+        "elle": ({**S, "rnn_step": "def rnn_step(*args, **kwargs):\n    while True:\n"
+                  "        pass"}, {}, (3, "graded")),
         "erin": ({**S, "rnn_step": "while True:\n    try:\n        while True:\n            pass\n"
                   "    except KeyboardInterrupt:\n        pass"}, {}, (3, "crashed")),  # deaf to ^C
         # a cell that kills the kernel costs its own exercise; the rest is graded
@@ -186,6 +189,12 @@ def test_reasons_name_what_happened(graded_class):
     assert "test_rnn_step, test_jacobian_norms found by their text" in csv_text  # colin
     assert "cell rnn_step missing (deleted, or its marker lost)" in csv_text  # cole, skye
     assert "CellTimeoutError" in results["eve"].messages["rnn_step"]  # interrupted at 8 s
+    # a test cell that did not reach its check says why: its error, or the time limit
+    assert "it stopped with NameError: name 'rnn_step' is not defined" in results[
+        "eve"].messages["test_rnn_step"]
+    assert "stopped at the time a cell may take" in results["elle"].messages["test_rnn_step"]
+    assert "such as a name that is not defined?" not in results["elle"].messages[
+        "test_rnn_step"]  # fmt: skip
     assert "could not go past: rnn_step (the Python kernel died" in results["frank"].reason
     assert "could not go past: jacobian_norms" in results["sybil"].reason
     assert "killed the Python kernel" in results["sybil"].messages["jacobian_norms"]
