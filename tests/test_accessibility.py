@@ -22,6 +22,8 @@ pytestmark = pytest.mark.site
 MODES = ("light", "dark")
 FAILING = {"serious", "critical"}
 PHONE = {"width": 375, "height": 800}
+PHONE_PAGES = ("book/01_rnn_limits.html", "book/05_language_models.html",
+               "book/06_encoder_decoder.html")  # fmt: skip
 MIN_TEXT_PX = 10.0
 
 READY = """async () => {
@@ -111,6 +113,25 @@ def test_axe_finds_no_serious_or_critical_violation(browser, server, axe, pages,
             for violation in results["violations"]:
                 if violation["impact"] in FAILING:
                     found += describe(violation, page, mode)
+        finally:
+            visit.close()
+    assert not found, f"{len(found)} serious or critical axe violations:\n" + "\n".join(found)
+
+
+def test_axe_on_a_phone_finds_no_serious_or_critical_violation(browser, server, axe):
+    """At 375 px wide equations, tables and code scroll inside their boxes; each box that
+    scrolls must take the keyboard's focus (scrollable-region-focusable, serious), which
+    the desktop-width run above cannot see. The pages with the widest equations."""
+    found = []
+    for page in PHONE_PAGES:
+        visit = Visit(browser, server, page, viewport=PHONE)
+        try:
+            visit.page.evaluate(READY)
+            visit.page.evaluate(axe.axe_script)
+            options = {"resultTypes": ["violations"], "rules": experimental_rules(visit)}
+            for violation in axe.run(visit.page, options=options).response["violations"]:
+                if violation["impact"] in FAILING:
+                    found += describe(violation, page, "light, 375 px")
         finally:
             visit.close()
     assert not found, f"{len(found)} serious or critical axe violations:\n" + "\n".join(found)

@@ -26,6 +26,10 @@ and critical rules (tests/test_accessibility.py).
   page's first ``.primary-toggle`` (``.secondary-toggle``), a navbar button this layout
   hides, so the visible ☰ did nothing and the contents could not be opened on a phone
   (pydata-sphinx-theme #2451). ``SIDEBAR_TOGGLES`` passes its clicks on to the first.
+* A display equation wider than a phone's column scrolls inside its own box, which a
+  keyboard reader can scroll only if it takes focus (axe: scrollable-region-focusable,
+  serious). ``SCROLLABLE_MATH`` gives each one that overflows ``tabindex="0"``, checked
+  again when the window is resized.
 * Jupyter Book's root ``index.html`` is a bare redirect: no language, no title, nothing
   for a reader whose browser does not follow it. ``_write_index`` makes it a small page
   that redirects and links the first page.
@@ -111,6 +115,23 @@ document.addEventListener("click", (event) => {
 """
 
 
+SCROLLABLE_MATH = """
+(function () {
+  function mark() {
+    for (const box of document.querySelectorAll('mjx-container[display="true"]')) {
+      if (box.scrollWidth > box.clientWidth + 1) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
+    }
+  }
+  window.addEventListener("load", () => {
+    const startup = window.MathJax && MathJax.startup && MathJax.startup.promise;
+    (startup || Promise.resolve()).then(mark);
+  });
+  window.addEventListener("resize", mark);
+})();
+"""
+
+
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in context.get("script_files", []):
@@ -175,6 +196,7 @@ def setup(app):
     app.add_js_file(None, body=ACCESSIBLE_NAMES, priority=1)
     app.add_js_file(None, body=SEARCH_SUMMARY)
     app.add_js_file(None, body=SIDEBAR_TOGGLES)
+    app.add_js_file(None, body=SCROLLABLE_MATH)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _name_toggles_by_their_text)
     app.connect("html-page-context", _list_the_references)
