@@ -161,6 +161,7 @@ def test_correct_rnn_steps_pass(student, hidden, capsys):
     check_rnn_step(student, hidden=hidden)
     out = capsys.readouterr()
     assert out.out.startswith("✓ rnn_step") and out.err == ""
+    assert ("hidden cases match" in out.out) == hidden  # feedback shows both lines
 
 
 @pytest.mark.parametrize("mistake", RNN_STEP.mistakes, ids=lambda m: m.name)

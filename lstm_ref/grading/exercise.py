@@ -82,7 +82,7 @@ class Exercise:
             dtypes |= {str(c.dtype) for c in cases}
             devices |= {c.device for c in cases}
         return Verdict(True, success(self.name, count, sorted(dtypes, reverse=True),
-                                     sorted(devices)))  # fmt: skip
+                                     sorted(devices), hidden))  # fmt: skip
 
     def __call__(self, student, hidden: bool = False) -> None:
         """Check ``student``: print one ✓ line, or raise GradingError saying what is wrong."""

@@ -196,4 +196,4 @@ def judge(check: Check, cases: Sequence[Case], got: list[Outcome], hidden: bool 
                        "", case.label)  # fmt: skip
     dtypes = sorted({np.dtype(c.dtype).name for c in cases}, reverse=True)
     devices = sorted({c.device for c in cases})
-    return Verdict(True, messages.success(check.name, len(cases), dtypes, devices))
+    return Verdict(True, messages.success(check.name, len(cases), dtypes, devices, hidden))
