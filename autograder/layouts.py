@@ -25,11 +25,11 @@ from dataclasses import dataclass
 MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
 # the first "_<id>_assignsubmission_" is Moodle's: a student names the file after it
 MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_(?P<f>.+)$")
-CANVAS_FILE = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<f>.+)$")
+CANVAS_FILE = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<f>.+)$")
 # with anonymous grading Canvas writes no name and "anon_<anonymous id>" for the user id,
 # LATE first when late (canvas-lms lib/content_zipper.rb, get_filename)
 CANVAS_ANONYMOUS_FILE = re.compile(
-    r"^(?:LATE_)?(?P<name>(?P<id>anon_[A-Za-z0-9]+))_(?P<sub>\d+)_(?P<f>.+)$"
+    r"^(?P<late>LATE_)?(?P<name>(?P<id>anon_[A-Za-z0-9]+))_(?P<sub>\d+)_(?P<f>.+)$"
 )
 COPY = r"(?:\s*\((?P<n1>\d+)\)|-(?P<n2>\d+))?"  # "NB (1).ipynb", "NB(2).ipynb", "NB-1.ipynb"
 JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")
@@ -44,6 +44,7 @@ class Placement:
     version: tuple = ()  # larger is newer: (timestamp, copy suffix, -depth)
     timestamp: str = ""  # exchange submissions only
     why: str = ""  # when notebook is None: why the file is not graded
+    late: bool = False  # the LMS marked the file late (Canvas's LATE_)
 
 
 def is_junk(parts: tuple[str, ...]) -> bool:
@@ -167,8 +168,9 @@ def _lms_file(filename: str, names: list[str], canvas: bool = False) -> Placemen
         found = notebook_of(match["f"], names)
         if found is None and (suffixed := _suffixed(match["f"], names)):
             found = suffixed[1:]
+        late = bool(match.groupdict().get("late"))
         if found:
-            return Placement(match["id"], match["name"], found[0], ("", found[1], 0))
+            return Placement(match["id"], match["name"], found[0], ("", found[1], 0), late=late)
         if match.re is MOODLE_FILE or canvas or match["f"].lower().endswith(".ipynb"):
             why = f"not one of {', '.join(names)}"
             return Placement(match["id"], match["name"], None, why=why)

@@ -214,6 +214,8 @@ def _choose(sub: Submission, pool: list, names: list[str]) -> dict[str, Entry]:
             sub.ignored.append(f"{other[1].path}: superseded by {kept[1].path} "
                                "(the newest copy counts)")  # fmt: skip
             sub.notes.append(f"{kept[1].path} graded; {other[1].path} superseded")
+    sub.notes += [f"{entry.path}: marked late by the LMS (LATE in its name)"
+                  for placement, entry in chosen.values() if placement.late]  # fmt: skip
     return {notebook: entry for notebook, (_, entry) in chosen.items()}
 
 

@@ -96,6 +96,9 @@ def test_canvas_bulk_download_late_and_resubmitted(tmp_path):
     del found["12348"]
     assert all(sub.notebooks == {NB: GOOD} for sub in found.values())
     assert found["12346"].name == "kumarravi"
+    assert f"kumarravi_LATE_12346_678903_{A} (1).ipynb: marked late by the LMS (LATE in its " \
+           "name)" in found["12346"].notes  # the one graded; the on-time students have none
+    assert not any("late" in note for note in found["12345"].notes)
     assert any(f"leemin_12347_678904_{A}-1.ipynb superseded" in n for n in found["12347"].notes)
     assert not collected.unplaced
 
@@ -127,6 +130,7 @@ def test_canvas_anonymous_grading_names_each_student_by_anonymous_id(tmp_path):
     assert set(found) == {"anon_Ab3xY", "anon_Zq9Rt", "anon_K7pWm"}
     assert all(sub.notebooks == {NB: GOOD} for sub in found.values())
     assert not collected.unplaced
+    assert any("marked late" in note for note in found["anon_Zq9Rt"].notes)
 
 
 def test_a_renamed_notebook_is_the_students_only_notebook_not_nothing(tmp_path):
