@@ -105,3 +105,25 @@ def test_peephole_output_gate_sees_the_new_cell_state():
     c_new = f * c_prev + i * torch.tanh(x)
     torch.testing.assert_close(c, c_new)
     torch.testing.assert_close(h, torch.sigmoid(2.0 * c_new) * torch.tanh(c_new))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_an_empty_batch_gives_what_torch_gives(kind, bidirectional, batch_first):
+    """N = 0 (the last, empty batch of a loader): outputs and states of torch.nn's shapes,
+    and zero gradients. Reshapes that inferred a size from zero elements failed here."""
+    torch.manual_seed(0)
+    args = dict(num_layers=2, bidirectional=bidirectional, batch_first=batch_first)
+    theirs = getattr(torch.nn, kind)(3, 4, **args)
+    mine = getattr(ours, kind)(3, 4, **args)
+    mine.load_state_dict(theirs.state_dict())
+    x = torch.randn((0, 5, 3) if batch_first else (5, 0, 3), requires_grad=True)
+    (out, state), (out_t, state_t) = mine(x), theirs(x)
+    states = state if isinstance(state, tuple) else (state,)
+    states_t = state_t if isinstance(state_t, tuple) else (state_t,)
+    assert out.shape == out_t.shape
+    assert [s.shape for s in states] == [s.shape for s in states_t]
+    (out.sum() + sum(s.sum() for s in states)).backward()
+    assert x.grad.shape == x.shape
+    assert all(p.grad is None or not p.grad.any() for p in mine.parameters())

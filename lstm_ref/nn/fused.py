@@ -99,7 +99,7 @@ class _LSTMScan(torch.autograd.Function):
         L, N, _ = x.shape
         G, H = W_ih.shape[0], W_hh.shape[1]
         # x_t W_ihᵀ + b_ih for every t in one product, written where the gates will be
-        gates = matmul_t(x.reshape(L * N, -1), W_ih, b_ih).view(L, N, G)
+        gates = matmul_t(x.reshape(L * N, x.shape[-1]), W_ih, b_ih).view(L, N, G)
         h, c = x.new_empty(L + 1, N, H), x.new_empty(L + 1, N, H)  # h[t + 1] = h_t
         tanh_c = x.new_empty(L, N, H)
         h[0], c[0] = h_0, c_0
@@ -132,9 +132,9 @@ class _LSTMScan(torch.autograd.Function):
             d_cells.index_put_(last, dc_n)
             d_cells_, dh_n, dc_n = d_cells.unbind(0), torch.zeros_like(dh_n), torch.zeros_like(dc_n)
         d_gates = torch.empty_like(gates)  # (L, N, 4H): ∂ℓ/∂a_t, step by step
-        block = max(1, BACKWARD_BLOCK // (N * G))  # steps whose local derivatives go at once
+        block = max(1, BACKWARD_BLOCK // max(N * G, 1))  # steps whose local derivatives go at once
         dh_dc = tanh_c.new_empty(min(block, L), N, tanh_c.shape[-1])  # ∂h_t/∂c_t, a block's
-        f_ = gates.view(L, N, 4, -1)[:, :, 1].unbind(0)  # the forget gates f_t, (N, H) each
+        f_ = gates.view(L, N, 4, G // 4)[:, :, 1].unbind(0)  # the forget gates f_t, (N, H) each
         d_a_, dh_dc_ = d_gates.unbind(0), dh_dc.unbind(0)  # dh_dc_[t - start]: step t's
         # no more lists of views than these: each view is an object that Python's garbage
         # collector counts, and with over 700 alive it ran at every pass
@@ -157,9 +157,9 @@ class _LSTMScan(torch.autograd.Function):
         # a_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh: two linear maps with one gradient d_a
         need_x, need_h0, _, need_W_ih, need_W_hh, need_b_ih, need_b_hh, _ = ctx.needs_input_grad
         d_a = d_gates.view(L * N, G)  # ∂ℓ/∂a_t, a row for every (t, n)
-        dx, dW_ih, db = linear_grads(d_a, x.reshape(L * N, -1), W_ih, need_x, need_W_ih,
+        dx, dW_ih, db = linear_grads(d_a, x.reshape(L * N, x.shape[-1]), W_ih, need_x, need_W_ih,
                                       need_b_ih or need_b_hh)  # fmt: skip
-        dW_hh = weight_grad(d_a, h[:-1].reshape(L * N, -1)) if need_W_hh else None
+        dW_hh = weight_grad(d_a, h[:-1].reshape(L * N, h.shape[-1])) if need_W_hh else None
         return (dx.view(x.shape) if need_x else None, dh if need_h0 else None, dc, dW_ih,
                 dW_hh, db if need_b_ih else None, db if need_b_hh else None, None)  # fmt: skip
 
